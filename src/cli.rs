@@ -1,0 +1,409 @@
+//! The command line: clap definitions and value enums only, no I/O.
+//!
+//! Conventions: every short flag is spelled out (`short = 'p'`), value names are upper case,
+//! the doc comment is the `-h` text and `long_help` the detail. The man page and the shell
+//! completions are generated from [`command`], so what is written here is what users read.
+
+use clap::{ArgAction, CommandFactory, Parser, ValueEnum};
+use std::path::PathBuf;
+
+use crate::exit::Status;
+
+/// How an invocation asks for its network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Net {
+    /// TCP over IPv4 or IPv6
+    Tcp,
+    /// TCP over IPv4 only
+    Tcp4,
+    /// TCP over IPv6 only
+    Tcp6,
+    /// a unix domain socket; the address is its path
+    Unix,
+}
+
+/// Quality of service levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Qos {
+    /// at most once
+    #[value(name = "0")]
+    AtMostOnce,
+    /// at least once
+    #[value(name = "1")]
+    AtLeastOnce,
+    /// exactly once
+    #[value(name = "2")]
+    ExactlyOnce,
+}
+
+impl Qos {
+    pub fn level(self) -> u8 {
+        self as u8
+    }
+}
+
+pub const ABOUT: &str =
+    "MQTT broker access from the command line: publish, subscribe and health checks";
+
+const LONG_ABOUT: &str = "\
+MQTT broker access from the command line: publish, subscribe and health checks.
+
+mqttc connects to the broker at ADDRESS, then publishes a message (-p), prints every message \
+that matches its topic filters (-s), or both. With neither it is a health check: connect, \
+PINGREQ/PINGRESP round trip, disconnect, exit 0. The exit status tells scripts what happened.
+
+ADDRESS is host, host:port, :port (localhost), [ipv6]:port, mqtt://host[:port] or \
+mqtts://host[:port] (implies --tls). Omitted: $MQTTC_ADDRESS, else localhost. The port \
+defaults to 1883, or 8883 with TLS. With --net unix the address is a socket path.";
+
+/// The short EXAMPLES for `--help`; the man page has the long list.
+pub const EXAMPLES: &str = "\
+  Send a message:            echo hello | mqttc -p chat/misc localhost
+  Print messages:            mqttc -s 'news/#' --topic --prefix ' ' :1883
+  Stream lines, QoS 1:       tail -F app.log | mqttc -l -q 1 -p logs broker.example.com
+  Health check:              mqttc --tls broker.example.com || echo \"exit $?\"";
+
+fn after_help() -> String {
+    format!(
+        "Exit status:\n{}\nExamples:\n{EXAMPLES}\n",
+        Status::table().trim_end_matches('\n')
+    )
+}
+
+/// mqttc — MQTT broker access
+#[derive(Debug, Parser)]
+#[command(
+    name = "mqttc",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = after_help(),
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Broker address [default: $MQTTC_ADDRESS, else localhost]
+    #[arg(value_name = "ADDRESS", env = "MQTTC_ADDRESS", hide_env = true)]
+    pub address: Option<String>,
+
+    // ── Operations ─────────────────────────────────────────────────────────
+    /// Send a message to TOPIC; the payload is all of standard input
+    #[arg(short = 'p', long, value_name = "TOPIC", help_heading = "Operations")]
+    pub publish: Option<String>,
+
+    /// Print the messages of FILTER (repeatable) until a signal or --count ends the run
+    #[arg(
+        short = 's',
+        long,
+        value_name = "FILTER",
+        action = ArgAction::Append,
+        help_heading = "Operations",
+        long_help = "Subscribe with the topic FILTER and print every inbound message to standard \
+output until a signal or --count ends the run. Repeat the option for more filters: all are \
+subscribed in one request, and a filter the broker refuses is an error (exit 1). With --publish \
+the subscription is confirmed before the message goes out, so a reply cannot be missed."
+    )]
+    pub subscribe: Vec<String>,
+
+    /// Payload of the message to publish, instead of standard input
+    #[arg(
+        short = 'm',
+        long,
+        value_name = "TEXT",
+        allow_hyphen_values = true,
+        requires = "publish",
+        conflicts_with_all = ["file", "lines"],
+        help_heading = "Operations"
+    )]
+    pub message: Option<String>,
+
+    /// Publish the content of FILE, instead of standard input
+    #[arg(
+        short = 'f',
+        long,
+        value_name = "FILE",
+        value_hint = clap::ValueHint::FilePath,
+        requires = "publish",
+        conflicts_with = "lines",
+        help_heading = "Operations"
+    )]
+    pub file: Option<PathBuf>,
+
+    /// Publish every line of standard input as a message, as soon as it arrives
+    #[arg(
+        short = 'l',
+        long,
+        requires = "publish",
+        help_heading = "Operations",
+        long_help = "Publish every line of standard input as one message (the line break is not \
+included), sent as soon as the line arrives, so `tail -F app.log | mqttc -l -p logs` streams \
+live. Empty lines are sent as empty messages unless --skip-empty. The run ends at the end of \
+input once every QoS 1/2 message is acknowledged; exit 1 if any was not."
+    )]
+    pub lines: bool,
+
+    /// With --lines, do not send empty lines
+    #[arg(long, requires = "lines", help_heading = "Operations")]
+    pub skip_empty: bool,
+
+    /// Quality of service for the publish and the subscriptions
+    #[arg(
+        short = 'q',
+        long,
+        value_name = "QOS",
+        value_enum,
+        default_value = "0",
+        hide_possible_values = true,
+        help_heading = "Operations",
+        long_help = "Quality of service for the publish and the subscriptions: 0 (at most once), \
+1 (at least once) or 2 (exactly once). At 1 and 2 the run succeeds only after the broker's \
+PUBACK or PUBCOMP; without it within --timeout the run exits 1."
+    )]
+    pub qos: Qos,
+
+    /// Ask the broker to retain the published message
+    #[arg(short = 'r', long, requires = "publish", help_heading = "Operations")]
+    pub retain: bool,
+
+    /// Exit 0 after N messages have been printed
+    #[arg(
+        short = 'C',
+        long,
+        value_name = "N",
+        requires = "subscribe",
+        value_parser = clap::value_parser!(u64).range(1..),
+        help_heading = "Operations"
+    )]
+    pub count: Option<u64>,
+
+    // ── Output ─────────────────────────────────────────────────────────────
+    /// Print STR before each inbound message
+    #[arg(
+        long,
+        value_name = "STR",
+        default_value = "",
+        hide_default_value = true,
+        allow_hyphen_values = true,
+        help_heading = "Output"
+    )]
+    pub prefix: String,
+
+    /// Print STR after each inbound message [default: a line break]
+    #[arg(
+        long,
+        value_name = "STR",
+        default_value = "\n",
+        hide_default_value = true,
+        allow_hyphen_values = true,
+        help_heading = "Output"
+    )]
+    pub suffix: String,
+
+    /// Print the topic of each inbound message, before the prefix
+    #[arg(long, help_heading = "Output")]
+    pub topic: bool,
+
+    /// Print topics and messages as quoted strings (Go's %q)
+    #[arg(
+        long,
+        help_heading = "Output",
+        long_help = "Print topics and messages as double-quoted strings, as Go's %q does: \
+\\a \\b \\f \\n \\r \\t \\v \\\\ and \\\" escapes, \\xHH for bytes that are not UTF-8 and for \
+control characters, \\uHHHH or \\UHHHHHHHH for other unprintable characters."
+    )]
+    pub quote: bool,
+
+    // ── Connection ─────────────────────────────────────────────────────────
+    /// Client identifier [default: generated, unique per run]
+    #[arg(short = 'i', long, value_name = "ID", help_heading = "Connection")]
+    pub client: Option<String>,
+
+    /// User name for authentication
+    #[arg(short = 'u', long, value_name = "NAME", help_heading = "Connection")]
+    pub user: Option<String>,
+
+    /// Read the password from FILE (less one trailing line break)
+    #[arg(
+        long,
+        value_name = "FILE",
+        value_hint = clap::ValueHint::FilePath,
+        help_heading = "Connection",
+        long_help = "Use the content of FILE as the password, less one trailing line break. \
+Without it the password comes from $MQTTC_PASSWORD, if set. The password is never taken from \
+the command line, where other users could read it."
+    )]
+    pub pass: Option<PathBuf>,
+
+    /// Network: tcp, tcp4, tcp6 or unix (the address is then a socket path)
+    #[arg(
+        long,
+        value_name = "NAME",
+        value_enum,
+        default_value = "tcp",
+        hide_possible_values = true,
+        help_heading = "Connection"
+    )]
+    pub net: Net,
+
+    /// Bound on connect, TLS and each awaited acknowledgement (e.g. 500ms, 4s, 2m)
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "4s",
+        value_parser = parse_duration_arg,
+        help_heading = "Connection"
+    )]
+    pub timeout: std::time::Duration,
+
+    /// Keep-alive interval in seconds (0 disables)
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        help_heading = "Connection"
+    )]
+    pub keepalive: u16,
+
+    // ── TLS ────────────────────────────────────────────────────────────────
+    /// Secure the connection with TLS (implied by mqtts://)
+    #[arg(long, help_heading = "TLS")]
+    pub tls: bool,
+
+    /// Also trust the CA certificates in FILE (PEM)
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath, help_heading = "TLS")]
+    pub ca: Option<PathBuf>,
+
+    /// Client certificate chain, PEM (needs --key)
+    #[arg(
+        long,
+        value_name = "FILE",
+        value_hint = clap::ValueHint::FilePath,
+        requires = "key",
+        help_heading = "TLS"
+    )]
+    pub cert: Option<PathBuf>,
+
+    /// Private key of the client certificate, PEM (needs --cert)
+    #[arg(
+        long,
+        value_name = "FILE",
+        value_hint = clap::ValueHint::FilePath,
+        requires = "cert",
+        help_heading = "TLS"
+    )]
+    pub key: Option<PathBuf>,
+
+    /// Verify the broker's certificate against NAME instead of the address host
+    #[arg(long, value_name = "NAME", help_heading = "TLS")]
+    pub server: Option<String>,
+
+    /// Do not verify the broker's certificate (warns on every run)
+    #[arg(long, help_heading = "TLS")]
+    pub insecure: bool,
+
+    // ── Will ───────────────────────────────────────────────────────────────
+    /// Have the broker publish a will to TOPIC when the connection ends without DISCONNECT
+    #[arg(long, value_name = "TOPIC", help_heading = "Will")]
+    pub will_topic: Option<String>,
+
+    /// Payload of the will [default: empty]
+    #[arg(
+        long,
+        value_name = "TEXT",
+        allow_hyphen_values = true,
+        requires = "will_topic",
+        help_heading = "Will"
+    )]
+    pub will_message: Option<String>,
+
+    /// Quality of service of the will
+    #[arg(
+        long,
+        value_name = "QOS",
+        value_enum,
+        hide_possible_values = true,
+        requires = "will_topic",
+        help_heading = "Will"
+    )]
+    pub will_qos: Option<Qos>,
+
+    /// Have the broker retain the will
+    #[arg(long, requires = "will_topic", help_heading = "Will")]
+    pub will_retain: bool,
+
+    // ── Diagnostics ────────────────────────────────────────────────────────
+    /// Print nothing on standard error; the exit status alone reports
+    #[arg(long, conflicts_with = "verbose", help_heading = "Diagnostics")]
+    pub quiet: bool,
+
+    /// Print each packet sent and received on standard error (never credentials)
+    #[arg(short = 'v', long, help_heading = "Diagnostics")]
+    pub verbose: bool,
+}
+
+fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
+    crate::duration::parse_duration(s)
+}
+
+/// The clap command, for the man page and completion generators.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definition_is_consistent() {
+        command().debug_assert();
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("mqttc").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults() {
+        let cli = parse(&[]).unwrap();
+        assert_eq!(cli.qos, Qos::AtMostOnce);
+        assert_eq!(cli.suffix, "\n");
+        assert_eq!(cli.prefix, "");
+        assert_eq!(cli.timeout, std::time::Duration::from_secs(4));
+        assert_eq!(cli.keepalive, 60);
+        assert_eq!(cli.net, Net::Tcp);
+    }
+
+    #[test]
+    fn subscribe_repeats() {
+        let cli = parse(&["-s", "a", "--subscribe", "b/#", "-q", "2"]).unwrap();
+        assert_eq!(cli.subscribe, ["a", "b/#"]);
+        assert_eq!(cli.qos, Qos::ExactlyOnce);
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        for args in [
+            &["--cert", "c.pem"][..],
+            &["--key", "k.pem"],
+            &["-q", "3"],
+            &["--timeout", "4x"],
+            &["--bogus"],
+            &["-m", "x"],
+            &["-p", "t", "-m", "x", "-f", "y"],
+            &["a", "b"],
+            &["--will-qos", "1"],
+            &["--quiet", "--verbose"],
+            &["-C", "0", "-s", "t"],
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn hyphen_values_for_text_options() {
+        let cli = parse(&["--prefix", "-> ", "-p", "t", "-m", "-1"]).unwrap();
+        assert_eq!(cli.prefix, "-> ");
+        assert_eq!(cli.message.as_deref(), Some("-1"));
+    }
+}

@@ -10,6 +10,7 @@ pub mod config;
 pub mod duration;
 pub mod exit;
 pub mod output;
+pub mod publish;
 pub mod session;
 pub mod tls;
 pub mod topic;

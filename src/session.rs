@@ -12,7 +12,7 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::mem::ManuallyDrop;
 use std::time::Duration;
 
@@ -34,6 +34,13 @@ use crate::exit::{Failure, Status};
 
 /// Bigger than any packet MQTT can carry, so rumqttc's 10 KiB default never applies.
 const MAX_PACKET: usize = crate::config::MAX_REMAINING_LENGTH + 5;
+
+/// Requests queued towards the event loop; with the in-flight window below it bounds what a
+/// line publisher holds in memory.
+const REQUEST_QUEUE: usize = 256;
+
+/// QoS 1/2 publishes awaiting acknowledgement at once: enough to keep the broker busy.
+const INFLIGHT: u16 = 1000;
 
 /// One inbound application message.
 #[derive(Debug)]
@@ -99,16 +106,16 @@ pub async fn run(cfg: &Config) -> Result<Status> {
     let signals = Signals::new()?;
 
     // Standard input is read while the connection is set up.
-    let stdin_payload = match cfg.publish.as_ref().map(|p| &p.payload) {
-        Some(Payload::Stdin) => Some(tokio::task::spawn_blocking(|| {
-            let mut data = Vec::new();
-            io::stdin().lock().read_to_end(&mut data).map(|_| data)
-        })),
-        _ => None,
+    let input = match cfg.publish.as_ref().map(|p| &p.payload) {
+        Some(Payload::Stdin) => Input::Whole(crate::publish::read_all()),
+        Some(Payload::Lines { skip_empty }) => {
+            Input::Lines(crate::publish::spawn_line_reader(*skip_empty))
+        }
+        _ => Input::None,
     };
 
     let options = mqtt_options(cfg).await?;
-    let (client, eventloop) = AsyncClient::new(options, 64);
+    let (client, eventloop) = AsyncClient::new(options, REQUEST_QUEUE);
     let (tx, rx) = mpsc::unbounded_channel();
     let health_check = cfg.publish.is_none() && cfg.subscribe.is_empty();
     log.packet(format_args!(
@@ -149,10 +156,11 @@ pub async fn run(cfg: &Config) -> Result<Status> {
         queued: 0,
         unacked: HashSet::new(),
         pong: false,
+        published: 0,
         printed: 0,
         stop_printing: false,
     };
-    let result = session.main(stdin_payload).await;
+    let result = session.main(input).await;
     if let Err(err) = &result {
         // A failure after CONNACK still ends the session cleanly, so that no will is
         // published for what is an error of this run, not a lost client.
@@ -185,6 +193,7 @@ async fn mqtt_options(cfg: &Config) -> Result<MqttOptions> {
     o.set_keep_alive(Duration::from_secs(cfg.keepalive.into()));
     o.set_max_packet_size(MAX_PACKET, MAX_PACKET);
     o.set_clean_session(true);
+    o.set_inflight(INFLIGHT);
     if let Some((user, pass)) = &cfg.credentials {
         o.set_credentials(user.clone(), pass.clone());
     }
@@ -552,6 +561,8 @@ struct Session<'a> {
     /// Packet ids of QoS 1/2 publishes awaiting PUBACK/PUBCOMP.
     unacked: HashSet<u16>,
     pong: bool,
+    /// Publishes queued so far.
+    published: u64,
     printed: u64,
     stop_printing: bool,
 }
@@ -562,10 +573,15 @@ enum Wait {
     Signal(Status),
 }
 
-type StdinRead = tokio::task::JoinHandle<io::Result<Vec<u8>>>;
+/// Standard input as the publish needs it.
+enum Input {
+    None,
+    Whole(tokio::task::JoinHandle<io::Result<Vec<u8>>>),
+    Lines(crate::publish::Lines),
+}
 
 impl Session<'_> {
-    async fn main(&mut self, stdin_payload: Option<StdinRead>) -> Result<Status> {
+    async fn main(&mut self, input: Input) -> Result<Status> {
         if let Wait::Signal(s) = self.wait(None, "CONNACK", |s| s.connected).await? {
             return self.on_signal(s).await;
         }
@@ -595,38 +611,38 @@ impl Session<'_> {
         }
 
         if let Some(publish) = &self.cfg.publish {
-            let payload = match (&publish.payload, stdin_payload) {
-                (Payload::Fixed(data), _) => data.clone(),
-                (Payload::Stdin, Some(read)) => {
+            let topic = publish.topic.as_str();
+            let payload = match input {
+                Input::Lines(lines) => {
+                    if let Wait::Signal(s) = self.publish_lines(topic, lines).await? {
+                        return self.on_signal(s).await;
+                    }
+                    None
+                }
+                Input::Whole(read) => {
                     let data = tokio::select! {
                         r = read => r.context("reading standard input")?.context("reading standard input")?,
                         s = self.signals.next() => return self.on_signal(s).await,
                     };
-                    crate::config::check_payload_size(&publish.topic, self.cfg.qos, data.len())?;
-                    Bytes::from(data)
+                    crate::config::check_payload_size(topic, self.cfg.qos, data.len())?;
+                    Some(Bytes::from(data))
                 }
-                _ => return Err(anyhow::anyhow!("line mode is not available yet")),
+                Input::None => match &publish.payload {
+                    Payload::Fixed(data) => Some(data.clone()),
+                    _ => None,
+                },
             };
-            self.client
-                .publish_bytes(
-                    publish.topic.clone(),
-                    qos(self.cfg.qos),
-                    self.cfg.retain,
-                    payload,
-                )
-                .await?;
-            self.queued += 1;
-            let deadline = Some(Instant::now() + self.cfg.timeout);
-            let what = match self.cfg.qos {
-                Qos::AtMostOnce => "sending PUBLISH",
-                Qos::AtLeastOnce => "PUBACK",
-                Qos::ExactlyOnce => "PUBCOMP",
-            };
-            if let Wait::Signal(s) = self
-                .wait(deadline, what, |s| s.queued == 0 && s.unacked.is_empty())
-                .await?
-            {
-                return self.on_signal(s).await;
+            if let Some(payload) = payload {
+                if let Wait::Signal(s) = self.send(topic, payload).await? {
+                    return self.on_signal(s).await;
+                }
+                let deadline = Some(Instant::now() + self.cfg.timeout);
+                if let Wait::Signal(s) = self
+                    .wait(deadline, self.ack_name(), Self::all_acked)
+                    .await?
+                {
+                    return self.on_signal(s).await;
+                }
             }
         }
 
@@ -645,6 +661,97 @@ impl Session<'_> {
 
         self.disconnect().await?;
         Ok(Status::Ok)
+    }
+
+    fn ack_name(&self) -> &'static str {
+        match self.cfg.qos {
+            Qos::AtMostOnce => "sending PUBLISH",
+            Qos::AtLeastOnce => "PUBACK",
+            Qos::ExactlyOnce => "PUBCOMP",
+        }
+    }
+
+    fn all_acked(&self) -> bool {
+        self.queued == 0 && self.unacked.is_empty()
+    }
+
+    /// Queues one publish. When rumqttc's queue is full (the in-flight window waits for
+    /// acknowledgements) this waits, handling signals, for at most --timeout.
+    async fn send(&mut self, topic: &str, payload: Bytes) -> Result<Wait> {
+        let publish = self
+            .client
+            .publish_bytes(topic, qos(self.cfg.qos), self.cfg.retain, payload);
+        let timeout = self.cfg.timeout;
+        let result = tokio::select! {
+            biased;
+            r = publish => r,
+            s = self.signals.next() => return Ok(Wait::Signal(s)),
+            _ = tokio::time::sleep(timeout) => {
+                return Err(anyhow::anyhow!(
+                    "no {} from {} within {}",
+                    self.ack_name(),
+                    self.cfg.target,
+                    format_duration(timeout)
+                ))
+            }
+        };
+        if result.is_err() {
+            // The event loop has ended; its reason is waiting in the channel.
+            while let Ok(ev) = self.rx.try_recv() {
+                self.handle(ev)?;
+            }
+            return Err(anyhow::anyhow!("connection to {} ended", self.cfg.target));
+        }
+        self.queued += 1;
+        self.published += 1;
+        Ok(Wait::Done)
+    }
+
+    /// --lines: every line is a message, sent as it arrives; then every acknowledgement.
+    async fn publish_lines(
+        &mut self,
+        topic: &str,
+        mut lines: crate::publish::Lines,
+    ) -> Result<Wait> {
+        loop {
+            let batch = tokio::select! {
+                batch = lines.recv() => batch,
+                ev = self.rx.recv() => {
+                    match ev {
+                        Some(ev) => self.handle(ev)?,
+                        None => return Err(anyhow::anyhow!("connection to {} ended", self.cfg.target)),
+                    }
+                    continue;
+                }
+                s = self.signals.next() => return Ok(Wait::Signal(s)),
+            };
+            let batch = match batch {
+                None => break,
+                Some(batch) => batch.context("reading standard input")?,
+            };
+            for line in batch {
+                let number = self.published + 1;
+                crate::config::check_payload_size(topic, self.cfg.qos, line.len())
+                    .with_context(|| format!("line {number}"))?;
+                if let Wait::Signal(s) = self.send(topic, line).await? {
+                    return Ok(Wait::Signal(s));
+                }
+            }
+            while let Ok(ev) = self.rx.try_recv() {
+                self.handle(ev)?;
+            }
+        }
+        let deadline = Some(Instant::now() + self.cfg.timeout);
+        let name = self.ack_name();
+        self.wait(deadline, name, Self::all_acked)
+            .await
+            .map_err(|e| {
+                let missing = self.queued + self.unacked.len();
+                e.context(format!(
+                    "{missing} of {} messages not confirmed",
+                    self.published
+                ))
+            })
     }
 
     /// Handles events until `done` holds, a signal arrives, or the deadline passes (an error

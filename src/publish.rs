@@ -35,7 +35,7 @@ pub fn spawn_line_reader(skip_empty: bool) -> Lines {
             let end = !matches!(result, Ok(true));
             let out = result.map(|_| splitter.take());
             let empty = matches!(&out, Ok(lines) if lines.is_empty());
-            if !(empty && !end) && tx.blocking_send(out).is_err() {
+            if (end || !empty) && tx.blocking_send(out).is_err() {
                 return;
             }
             if end {
@@ -160,7 +160,7 @@ mod tests {
     fn lines_are_handed_over_per_read() {
         assert_eq!(
             split(vec![b"a\nb", b"c\n\nd\r\n", b"tail"], false),
-            vec![v(&["a"]), v(&["bc", ""]), v(&["d"]), v(&["tail"])]
+            vec![v(&["a"]), v(&["bc", "", "d"]), v(&[]), v(&["tail"])]
         );
     }
 

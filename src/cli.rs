@@ -22,6 +22,15 @@ pub enum Net {
     Unix,
 }
 
+/// How inbound messages are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// PREFIX MESSAGE SUFFIX, as the Go mqttc prints (see --topic, --quote)
+    Text,
+    /// one JSON object per line: topic, payload or payload_base64, qos, retain, received
+    Json,
+}
+
 /// Quality of service levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
 pub enum Qos {
@@ -52,13 +61,14 @@ mqttc connects to the broker at ADDRESS, then publishes a message (-p), prints e
 that matches its topic filters (-s), or both. With neither it is a health check: connect, \
 PINGREQ/PINGRESP round trip, disconnect, exit 0. The exit status tells scripts what happened.
 
-ADDRESS is host, host:port, :port (localhost), [ipv6]:port, mqtt://host[:port] or \
-mqtts://host[:port] (implies --tls). Omitted: $MQTTC_ADDRESS, else localhost. The port \
-defaults to 1883, or 8883 with TLS. With --net unix the address is a socket path.";
+ADDRESS is host, host:port, :port (localhost), [ipv6]:port, mqtt://host[:port], \
+mqtts://host[:port] (implies --tls), ws://host[:port][/path] or wss://host[:port][/path] \
+(MQTT over WebSocket, path /mqtt unless given; wss implies --tls), or unix:///path/to/socket. \
+Omitted: $MQTTC_ADDRESS, else localhost. The port defaults to 1883, or 8883 with TLS; 80 or \
+443 for WebSocket. With --net unix the address is a socket path.";
 
 /// The short EXAMPLES for `--help`; the man page has the long list.
-pub const EXAMPLES: &str = "\
-  Send a message:            echo hello | mqttc -p chat/misc localhost
+pub const EXAMPLES: &str = "  Send a message:            echo hello | mqttc -p chat/misc localhost
   Print messages:            mqttc -s 'news/#' --topic --prefix ' ' :1883
   Stream lines, QoS 1:       tail -F app.log | mqttc -l -q 1 -p logs broker.example.com
   Health check:              mqttc --tls broker.example.com || echo \"exit $?\"";
@@ -66,8 +76,30 @@ pub const EXAMPLES: &str = "\
 fn after_help() -> String {
     format!(
         "Exit status:\n{}\nExamples:\n{EXAMPLES}\n",
-        Status::table().trim_end_matches('\n')
+        exit_status_table()
     )
+}
+
+/// [`Status::table`] wrapped at 80 columns with a hanging indent: clap would wrap a long
+/// meaning flush with the status numbers.
+fn exit_status_table() -> String {
+    const WIDTH: usize = 80;
+    let mut table = String::new();
+    for status in Status::ALL {
+        let mut line = format!("  {:>3} ", status.code());
+        for word in status.meaning().split_whitespace() {
+            if line.len() + 1 + word.len() > WIDTH && !line.trim().is_empty() {
+                table.push_str(&line);
+                table.push('\n');
+                line = " ".repeat(6);
+            }
+            line.push(' ');
+            line.push_str(word);
+        }
+        table.push_str(&line);
+        table.push('\n');
+    }
+    table
 }
 
 /// mqttc — MQTT broker access
@@ -87,7 +119,13 @@ pub struct Cli {
 
     // ── Operations ─────────────────────────────────────────────────────────
     /// Send a message to TOPIC; the payload is all of standard input
-    #[arg(short = 'p', long, value_name = "TOPIC", help_heading = "Operations")]
+    #[arg(
+        short = 'p',
+        long,
+        value_name = "TOPIC",
+        value_hint = clap::ValueHint::Other,
+        help_heading = "Operations"
+    )]
     pub publish: Option<String>,
 
     /// Print the messages of FILTER (repeatable) until a signal or --count ends the run
@@ -95,6 +133,7 @@ pub struct Cli {
         short = 's',
         long,
         value_name = "FILTER",
+        value_hint = clap::ValueHint::Other,
         action = ArgAction::Append,
         help_heading = "Operations",
         long_help = "Subscribe with the topic FILTER and print every inbound message to standard \
@@ -109,6 +148,7 @@ the subscription is confirmed before the message goes out, so a reply cannot be 
         short = 'm',
         long,
         value_name = "TEXT",
+        value_hint = clap::ValueHint::Other,
         allow_hyphen_values = true,
         requires = "publish",
         conflicts_with_all = ["file", "lines"],
@@ -169,17 +209,73 @@ PUBACK or PUBCOMP; without it within --timeout the run exits 1."
         short = 'C',
         long,
         value_name = "N",
+        value_hint = clap::ValueHint::Other,
         requires = "subscribe",
         value_parser = clap::value_parser!(u64).range(1..),
         help_heading = "Operations"
     )]
     pub count: Option<u64>,
 
+    /// Exit 1 when no message arrives for DURATION
+    #[arg(
+        short = 'W',
+        long,
+        value_name = "DURATION",
+        value_hint = clap::ValueHint::Other,
+        value_parser = parse_duration_arg,
+        requires = "subscribe",
+        help_heading = "Operations"
+    )]
+    pub wait: Option<std::time::Duration>,
+
+    /// Print the retained messages present at subscribe time, then exit 0
+    #[arg(
+        long,
+        requires = "subscribe",
+        conflicts_with = "no_retained",
+        help_heading = "Operations",
+        long_help = "Print the retained messages present at subscribe time, then exit 0. The end \
+of the retained messages is found with a PINGREQ sent after the SUBACK: the broker answers it \
+after it has queued the retained messages. Messages that are not retained are not printed."
+    )]
+    pub retained_only: bool,
+
+    /// Do not print retained messages (those stored before the subscription)
+    #[arg(long, requires = "subscribe", help_heading = "Operations")]
+    pub no_retained: bool,
+
+    /// Clear every retained message received, by publishing an empty retained message
+    #[arg(
+        long,
+        requires = "subscribe",
+        help_heading = "Operations",
+        long_help = "For every retained message received, publish an empty retained message to \
+its topic, which makes the broker forget it. With --retained-only the run ends once they are \
+cleared; `mqttc -s '#' --retained-only --remove-retained` empties a broker of retained messages."
+    )]
+    pub remove_retained: bool,
+
     // ── Output ─────────────────────────────────────────────────────────────
+    /// Output format: text or json (one JSON object per line)
+    #[arg(
+        short = 'o',
+        long,
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "text",
+        hide_possible_values = true,
+        help_heading = "Output",
+        long_help = "How inbound messages are printed: text (PREFIX MESSAGE SUFFIX, as the Go \
+mqttc does; see --topic and --quote) or json: one object per line with the fields topic, \
+payload (when the payload is UTF-8) or payload_base64, qos, retain and received (RFC 3339)."
+    )]
+    pub output: OutputFormat,
+
     /// Print STR before each inbound message
     #[arg(
         long,
         value_name = "STR",
+        value_hint = clap::ValueHint::Other,
         default_value = "",
         hide_default_value = true,
         allow_hyphen_values = true,
@@ -191,6 +287,7 @@ PUBACK or PUBCOMP; without it within --timeout the run exits 1."
     #[arg(
         long,
         value_name = "STR",
+        value_hint = clap::ValueHint::Other,
         default_value = "\n",
         hide_default_value = true,
         allow_hyphen_values = true,
@@ -214,11 +311,23 @@ control characters, \\uHHHH or \\UHHHHHHHH for other unprintable characters."
 
     // ── Connection ─────────────────────────────────────────────────────────
     /// Client identifier [default: generated, unique per run]
-    #[arg(short = 'i', long, value_name = "ID", help_heading = "Connection")]
+    #[arg(
+        short = 'i',
+        long,
+        value_name = "ID",
+        value_hint = clap::ValueHint::Other,
+        help_heading = "Connection"
+    )]
     pub client: Option<String>,
 
     /// User name for authentication
-    #[arg(short = 'u', long, value_name = "NAME", help_heading = "Connection")]
+    #[arg(
+        short = 'u',
+        long,
+        value_name = "NAME",
+        value_hint = clap::ValueHint::Other,
+        help_heading = "Connection"
+    )]
     pub user: Option<String>,
 
     /// Read the password from FILE (less one trailing line break)
@@ -237,6 +346,7 @@ the command line, where other users could read it."
     #[arg(
         long,
         value_name = "NAME",
+        value_hint = clap::ValueHint::Other,
         value_enum,
         default_value = "tcp",
         hide_possible_values = true,
@@ -248,6 +358,7 @@ the command line, where other users could read it."
     #[arg(
         long,
         value_name = "DURATION",
+        value_hint = clap::ValueHint::Other,
         default_value = "4s",
         value_parser = parse_duration_arg,
         help_heading = "Connection"
@@ -258,6 +369,7 @@ the command line, where other users could read it."
     #[arg(
         long,
         value_name = "SECONDS",
+        value_hint = clap::ValueHint::Other,
         default_value_t = 60,
         help_heading = "Connection"
     )]
@@ -293,7 +405,12 @@ the command line, where other users could read it."
     pub key: Option<PathBuf>,
 
     /// Verify the broker's certificate against NAME instead of the address host
-    #[arg(long, value_name = "NAME", help_heading = "TLS")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        value_hint = clap::ValueHint::Other,
+        help_heading = "TLS"
+    )]
     pub server: Option<String>,
 
     /// Do not verify the broker's certificate (warns on every run)
@@ -302,20 +419,26 @@ the command line, where other users could read it."
 
     // ── Will ───────────────────────────────────────────────────────────────
     /// Have the broker publish a will to TOPIC when the connection ends without DISCONNECT
-    #[arg(long, value_name = "TOPIC", help_heading = "Will")]
+    #[arg(
+        long,
+        value_name = "TOPIC",
+        value_hint = clap::ValueHint::Other,
+        help_heading = "Will"
+    )]
     pub will_topic: Option<String>,
 
     /// Payload of the will [default: empty]
     #[arg(
         long,
         value_name = "TEXT",
+        value_hint = clap::ValueHint::Other,
         allow_hyphen_values = true,
         requires = "will_topic",
         help_heading = "Will"
     )]
     pub will_message: Option<String>,
 
-    /// Quality of service of the will
+    /// Quality of service of the will: 0, 1 or 2 [default: 0]
     #[arg(
         long,
         value_name = "QOS",

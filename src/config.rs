@@ -11,7 +11,7 @@ use anyhow::Result;
 use bytes::Bytes;
 
 use crate::address::{self, Endpoint};
-use crate::cli::{Cli, Net, Qos};
+use crate::cli::{Cli, Net, OutputFormat, Qos};
 use crate::exit::Failure;
 use crate::output::TextFormat;
 use crate::tls::{self, io_problem};
@@ -84,6 +84,14 @@ pub struct Will {
     pub retain: bool,
 }
 
+/// Which retained messages a subscriber prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retained {
+    All,
+    Only,
+    Skip,
+}
+
 /// A checked invocation.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -99,7 +107,12 @@ pub struct Config {
     pub publish: Option<Publish>,
     pub subscribe: Vec<String>,
     pub count: Option<u64>,
-    pub format: TextFormat,
+    /// Exit 1 when no message arrives for this long.
+    pub wait: Option<Duration>,
+    pub retained: Retained,
+    pub remove_retained: bool,
+    /// None: JSON lines.
+    pub format: Option<TextFormat>,
     pub quiet: bool,
     pub verbose: bool,
     pub insecure: bool,
@@ -226,11 +239,23 @@ pub fn from_cli(cli: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Config
         publish,
         subscribe: cli.subscribe,
         count: cli.count,
-        format: TextFormat {
-            prefix: cli.prefix.into_bytes(),
-            suffix: cli.suffix.into_bytes(),
-            topic: cli.topic,
-            quote: cli.quote,
+        wait: cli.wait,
+        retained: if cli.retained_only {
+            Retained::Only
+        } else if cli.no_retained {
+            Retained::Skip
+        } else {
+            Retained::All
+        },
+        remove_retained: cli.remove_retained,
+        format: match cli.output {
+            OutputFormat::Json => None,
+            OutputFormat::Text => Some(TextFormat {
+                prefix: cli.prefix.into_bytes(),
+                suffix: cli.suffix.into_bytes(),
+                topic: cli.topic,
+                quote: cli.quote,
+            }),
         },
         quiet: cli.quiet,
         verbose: cli.verbose,

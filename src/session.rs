@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::cli::Qos;
-use crate::config::{Config, Family, Payload, Target};
+use crate::config::{Config, Family, Payload, Retained, Target};
 use crate::duration::format_duration;
 use crate::exit::{Failure, Status};
 
@@ -117,7 +117,10 @@ pub async fn run(cfg: &Config) -> Result<Status> {
     let options = mqtt_options(cfg).await?;
     let (client, eventloop) = AsyncClient::new(options, REQUEST_QUEUE);
     let (tx, rx) = mpsc::unbounded_channel();
-    let health_check = cfg.publish.is_none() && cfg.subscribe.is_empty();
+    let pings = Pings {
+        after_connack: cfg.publish.is_none() && cfg.subscribe.is_empty(),
+        after_suback: cfg.retained == Retained::Only,
+    };
     log.packet(format_args!(
         "connecting to {}: CONNECT client id {:?}, keep alive {} s, clean session{}{}",
         cfg.target,
@@ -138,7 +141,7 @@ pub async fn run(cfg: &Config) -> Result<Status> {
         eventloop,
         tx,
         log,
-        health_check,
+        pings,
         cfg.timeout,
         cfg.target.to_string(),
     ));
@@ -156,6 +159,7 @@ pub async fn run(cfg: &Config) -> Result<Status> {
         queued: 0,
         unacked: HashSet::new(),
         pong: false,
+        to_clear: Vec::new(),
         published: 0,
         printed: 0,
         stop_printing: false,
@@ -240,12 +244,21 @@ async fn resolve(host: &str, port: u16, family: Family, timeout: Duration) -> Re
     }
 }
 
+/// When the driver asks the broker for a PINGRESP: the health check's round trip, and the
+/// marker after which no retained message of a subscription is still to come (the broker
+/// answers a PINGREQ only after it has queued the retained messages of the SUBSCRIBE before it).
+#[derive(Debug, Clone, Copy)]
+struct Pings {
+    after_connack: bool,
+    after_suback: bool,
+}
+
 /// Polls the event loop until the connection ends, translating rumqttc's events.
 async fn drive(
     mut eventloop: EventLoop,
     tx: mpsc::UnboundedSender<Ev>,
     log: Log,
-    ping: bool,
+    pings: Pings,
     timeout: Duration,
     target: String,
 ) {
@@ -277,8 +290,8 @@ async fn drive(
         return;
     }
     let _ = tx.send(Ev::ConnAck);
-    if ping {
-        // rumqttc has no ping request in its client API; its queue of pending requests takes one.
+    // rumqttc has no ping request in its client API; its queue of pending requests takes one.
+    if pings.after_connack {
         eventloop.pending.push_back(Request::PingReq(PingReq));
     }
 
@@ -309,6 +322,9 @@ async fn drive(
             }
             Event::Incoming(Incoming::SubAck(ack)) => {
                 log.packet(format_args!("received SUBACK packet id {}", ack.pkid));
+                if pings.after_suback {
+                    eventloop.pending.push_back(Request::PingReq(PingReq));
+                }
                 Ev::SubAck(
                     ack.return_codes
                         .iter()
@@ -490,7 +506,7 @@ impl Signals {
 /// `Stdout` would flush at every line break).
 struct Output {
     w: BufWriter<RawStdout>,
-    format: crate::output::TextFormat,
+    format: Option<crate::output::TextFormat>,
     closed: bool,
 }
 
@@ -508,7 +524,21 @@ impl Output {
     }
 
     fn message(&mut self, m: &Inbound) -> Result<()> {
-        let r = self.format.write(&mut self.w, &m.topic, &m.payload);
+        let r = match &self.format {
+            Some(text) => text.write(&mut self.w, &m.topic, &m.payload),
+            None => {
+                // rumqttc only hands over topics it decoded as UTF-8.
+                let topic = std::str::from_utf8(&m.topic).unwrap_or_default();
+                let record = crate::output::JsonMessage {
+                    topic,
+                    payload: &m.payload,
+                    qos: m.qos,
+                    retain: m.retain,
+                    received: std::time::SystemTime::now(),
+                };
+                crate::output::write_json(&mut self.w, &record)
+            }
+        };
         self.check(r)
     }
 
@@ -561,10 +591,27 @@ struct Session<'a> {
     /// Packet ids of QoS 1/2 publishes awaiting PUBACK/PUBCOMP.
     unacked: HashSet<u16>,
     pong: bool,
+    /// Topics whose retained message is to be cleared (--remove-retained).
+    to_clear: Vec<String>,
     /// Publishes queued so far.
     published: u64,
     printed: u64,
     stop_printing: bool,
+}
+
+/// How long a wait may last.
+#[derive(Debug, Clone, Copy)]
+enum Deadline {
+    Never,
+    At(Instant),
+    /// Renewed by every inbound message (--wait).
+    Idle(Duration),
+}
+
+impl Deadline {
+    fn after_timeout(cfg: &Config) -> Deadline {
+        Deadline::At(Instant::now() + cfg.timeout)
+    }
 }
 
 /// Why waiting ended early.
@@ -582,7 +629,10 @@ enum Input {
 
 impl Session<'_> {
     async fn main(&mut self, input: Input) -> Result<Status> {
-        if let Wait::Signal(s) = self.wait(None, "CONNACK", |s| s.connected).await? {
+        if let Wait::Signal(s) = self
+            .wait(Deadline::Never, "CONNACK", |s| s.connected)
+            .await?
+        {
             return self.on_signal(s).await;
         }
 
@@ -593,7 +643,7 @@ impl Session<'_> {
                 .iter()
                 .map(|f| SubscribeFilter::new(f.clone(), qos(self.cfg.qos)));
             self.client.subscribe_many(filters).await?;
-            let deadline = Some(Instant::now() + self.cfg.timeout);
+            let deadline = Deadline::after_timeout(self.cfg);
             if let Wait::Signal(s) = self
                 .wait(deadline, "SUBACK", |s| s.suback.is_some())
                 .await?
@@ -633,10 +683,10 @@ impl Session<'_> {
                 },
             };
             if let Some(payload) = payload {
-                if let Wait::Signal(s) = self.send(topic, payload).await? {
+                if let Wait::Signal(s) = self.send(topic, payload, self.cfg.retain).await? {
                     return self.on_signal(s).await;
                 }
-                let deadline = Some(Instant::now() + self.cfg.timeout);
+                let deadline = Deadline::after_timeout(self.cfg);
                 if let Wait::Signal(s) = self
                     .wait(deadline, self.ack_name(), Self::all_acked)
                     .await?
@@ -647,14 +697,29 @@ impl Session<'_> {
         }
 
         if self.cfg.publish.is_none() && self.cfg.subscribe.is_empty() {
-            let deadline = Some(Instant::now() + self.cfg.timeout);
+            let deadline = Deadline::after_timeout(self.cfg);
             if let Wait::Signal(s) = self.wait(deadline, "PINGRESP", |s| s.pong).await? {
                 return self.on_signal(s).await;
             }
         }
 
         if !self.cfg.subscribe.is_empty() {
-            if let Wait::Signal(s) = self.wait(None, "", |s| s.stop_printing).await? {
+            let deadline = match self.cfg.wait {
+                Some(idle) => Deadline::Idle(idle),
+                None => Deadline::Never,
+            };
+            let retained_only = self.cfg.retained == Retained::Only;
+            let what = if retained_only { "PINGRESP" } else { "message" };
+            let end = move |s: &Self| s.stop_printing || (retained_only && s.pong);
+            if let Wait::Signal(s) = self.wait(deadline, what, end).await? {
+                return self.on_signal(s).await;
+            }
+            // Retained messages being cleared must be confirmed too.
+            let deadline = Deadline::after_timeout(self.cfg);
+            if let Wait::Signal(s) = self
+                .wait(deadline, self.ack_name(), Self::all_acked)
+                .await?
+            {
                 return self.on_signal(s).await;
             }
         }
@@ -677,10 +742,10 @@ impl Session<'_> {
 
     /// Queues one publish. When rumqttc's queue is full (the in-flight window waits for
     /// acknowledgements) this waits, handling signals, for at most --timeout.
-    async fn send(&mut self, topic: &str, payload: Bytes) -> Result<Wait> {
+    async fn send(&mut self, topic: &str, payload: Bytes, retain: bool) -> Result<Wait> {
         let publish = self
             .client
-            .publish_bytes(topic, qos(self.cfg.qos), self.cfg.retain, payload);
+            .publish_bytes(topic, qos(self.cfg.qos), retain, payload);
         let timeout = self.cfg.timeout;
         let result = tokio::select! {
             biased;
@@ -733,7 +798,7 @@ impl Session<'_> {
                 let number = self.published + 1;
                 crate::config::check_payload_size(topic, self.cfg.qos, line.len())
                     .with_context(|| format!("line {number}"))?;
-                if let Wait::Signal(s) = self.send(topic, line).await? {
+                if let Wait::Signal(s) = self.send(topic, line, self.cfg.retain).await? {
                     return Ok(Wait::Signal(s));
                 }
             }
@@ -741,7 +806,7 @@ impl Session<'_> {
                 self.handle(ev)?;
             }
         }
-        let deadline = Some(Instant::now() + self.cfg.timeout);
+        let deadline = Deadline::after_timeout(self.cfg);
         let name = self.ack_name();
         self.wait(deadline, name, Self::all_acked)
             .await
@@ -758,10 +823,15 @@ impl Session<'_> {
     /// naming `what` was not received in time).
     async fn wait(
         &mut self,
-        deadline: Option<Instant>,
+        deadline: Deadline,
         what: &str,
         done: impl Fn(&Self) -> bool,
     ) -> Result<Wait> {
+        let mut at = match deadline {
+            Deadline::Never => None,
+            Deadline::At(at) => Some(at),
+            Deadline::Idle(idle) => Some(Instant::now() + idle),
+        };
         loop {
             if done(self) {
                 self.out.flush()?;
@@ -773,8 +843,8 @@ impl Session<'_> {
                     // Nothing waiting: the moment to hand the output to the reader.
                     self.out.flush()?;
                     let sleep = async {
-                        match deadline {
-                            Some(d) => tokio::time::sleep_until(d).await,
+                        match at {
+                            Some(at) => tokio::time::sleep_until(at).await,
                             None => std::future::pending().await,
                         }
                     };
@@ -784,15 +854,29 @@ impl Session<'_> {
                             None => return Err(anyhow::anyhow!("connection to {} ended", self.cfg.target)),
                         },
                         s = self.signals.next() => return Ok(Wait::Signal(s)),
-                        _ = sleep => return Err(anyhow::anyhow!(
-                            "no {what} from {} within {}",
-                            self.cfg.target,
-                            format_duration(self.cfg.timeout)
-                        )),
+                        _ = sleep => {
+                            let limit = match deadline {
+                                Deadline::Idle(idle) => idle,
+                                _ => self.cfg.timeout,
+                            };
+                            return Err(anyhow::anyhow!(
+                                "no {what} from {} within {}",
+                                self.cfg.target,
+                                format_duration(limit)
+                            ));
+                        }
                     }
                 }
             };
+            if let (Ev::Message(_), Deadline::Idle(idle)) = (&ev, deadline) {
+                at = Some(Instant::now() + idle);
+            }
             self.handle(ev)?;
+            while let Some(topic) = self.to_clear.pop() {
+                if let Wait::Signal(s) = self.send(&topic, Bytes::new(), true).await? {
+                    return Ok(Wait::Signal(s));
+                }
+            }
         }
     }
 
@@ -801,7 +885,16 @@ impl Session<'_> {
             Ev::ConnAck => self.connected = true,
             Ev::SubAck(codes) => self.suback = Some(codes),
             Ev::Message(m) => {
-                if !self.stop_printing {
+                if self.cfg.remove_retained && m.retain && !m.payload.is_empty() {
+                    let topic = String::from_utf8_lossy(&m.topic).into_owned();
+                    self.to_clear.push(topic);
+                }
+                let wanted = match self.cfg.retained {
+                    Retained::All => true,
+                    Retained::Only => m.retain,
+                    Retained::Skip => !m.retain,
+                };
+                if wanted && !self.stop_printing {
                     self.out.message(&m)?;
                     self.printed += 1;
                     if self.out.closed || self.cfg.count == Some(self.printed) {
@@ -831,7 +924,7 @@ impl Session<'_> {
     /// Sends DISCONNECT and waits until it is written.
     async fn disconnect(&mut self) -> Result<()> {
         self.client.disconnect().await?;
-        let deadline = Some(Instant::now() + self.cfg.timeout);
+        let deadline = Deadline::after_timeout(self.cfg);
         loop {
             match self.wait(deadline, "DISCONNECT", |s| s.disconnected).await {
                 Ok(Wait::Done) => return Ok(()),

@@ -31,6 +31,17 @@ pub enum OutputFormat {
     Json,
 }
 
+/// MQTT protocol versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MqttVersion {
+    /// MQTT 3.1.1
+    #[value(name = "3.1.1", alias = "3")]
+    V311,
+    /// MQTT 5
+    #[value(name = "5")]
+    V5,
+}
+
 /// Quality of service levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
 pub enum Qos {
@@ -452,6 +463,60 @@ the command line, where other users could read it."
     /// Have the broker retain the will
     #[arg(long, requires = "will_topic", help_heading = "Will")]
     pub will_retain: bool,
+
+    // ── MQTT 5 ─────────────────────────────────────────────────────────────
+    /// Protocol version: 3.1.1 or 5
+    #[arg(
+        long,
+        value_name = "VERSION",
+        value_enum,
+        default_value = "3.1.1",
+        hide_possible_values = true,
+        help_heading = "MQTT 5"
+    )]
+    pub mqtt_version: MqttVersion,
+
+    /// User property KEY=VALUE on the published message (repeatable)
+    #[arg(long, value_name = "KEY=VALUE", action = ArgAction::Append, help_heading = "MQTT 5")]
+    pub property: Vec<String>,
+
+    /// Content type of the published message
+    #[arg(long, value_name = "TYPE", help_heading = "MQTT 5")]
+    pub content_type: Option<String>,
+
+    /// Response topic of the published message
+    #[arg(long, value_name = "TOPIC", help_heading = "MQTT 5")]
+    pub response_topic: Option<String>,
+
+    /// Correlation data of the published message
+    #[arg(long, value_name = "TEXT", help_heading = "MQTT 5")]
+    pub correlation_data: Option<String>,
+
+    /// Expiry interval of the published message, in seconds
+    #[arg(long, value_name = "SECONDS", help_heading = "MQTT 5")]
+    pub message_expiry: Option<u32>,
+
+    /// Session expiry interval, in seconds
+    #[arg(long, value_name = "SECONDS", help_heading = "MQTT 5")]
+    pub session_expiry: Option<u32>,
+
+    /// Subscription option: do not receive own publishes
+    #[arg(long, requires = "subscribe", help_heading = "MQTT 5")]
+    pub no_local: bool,
+
+    /// Subscription option: keep the retain flag as published
+    #[arg(long, requires = "subscribe", help_heading = "MQTT 5")]
+    pub retain_as_published: bool,
+
+    /// Subscription option: 0 send retained messages, 1 only for new subscriptions, 2 never
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = clap::value_parser!(u8).range(0..=2),
+        requires = "subscribe",
+        help_heading = "MQTT 5"
+    )]
+    pub retain_handling: Option<u8>,
 
     // ── Diagnostics ────────────────────────────────────────────────────────
     /// Print nothing on standard error; the exit status alone reports

@@ -11,11 +11,12 @@ use anyhow::Result;
 use bytes::Bytes;
 
 use crate::address::{self, Endpoint};
-use crate::cli::{Cli, Net, OutputFormat, Qos};
+use crate::cli::{Cli, MqttVersion, Net, OutputFormat, Qos};
 use crate::exit::Failure;
 use crate::output::TextFormat;
 use crate::tls::{self, io_problem};
 use crate::topic::{check_filter, check_topic};
+use rumqttc::v5::mqttbytes::v5::PublishProperties;
 
 /// MQTT's largest "remaining length": no packet can be bigger than this plus its fixed header.
 pub const MAX_REMAINING_LENGTH: usize = 268_435_455;
@@ -84,6 +85,23 @@ pub struct Will {
     pub retain: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    V311,
+    V5,
+}
+
+/// What only MQTT 5 can carry.
+#[derive(Debug, Clone, Default)]
+pub struct V5 {
+    /// Properties of every published message; None when there are none.
+    pub publish_properties: Option<PublishProperties>,
+    pub session_expiry: Option<u32>,
+    pub no_local: bool,
+    pub retain_as_published: bool,
+    pub retain_handling: u8,
+}
+
 /// Which retained messages a subscriber prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retained {
@@ -95,6 +113,8 @@ pub enum Retained {
 /// A checked invocation.
 #[derive(Debug, Clone)]
 pub struct Config {
+    pub version: Version,
+    pub v5: Option<V5>,
     pub target: Target,
     pub tls: Option<Arc<rustls::ClientConfig>>,
     pub client_id: String,
@@ -226,7 +246,68 @@ pub fn from_cli(cli: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Config
         None => None,
     };
 
+    let version = match cli.mqtt_version {
+        MqttVersion::V311 => Version::V311,
+        MqttVersion::V5 => Version::V5,
+    };
+    let v5_flag = [
+        ("--property", !cli.property.is_empty()),
+        ("--content-type", cli.content_type.is_some()),
+        ("--response-topic", cli.response_topic.is_some()),
+        ("--correlation-data", cli.correlation_data.is_some()),
+        ("--message-expiry", cli.message_expiry.is_some()),
+        ("--session-expiry", cli.session_expiry.is_some()),
+        ("--no-local", cli.no_local),
+        ("--retain-as-published", cli.retain_as_published),
+        ("--retain-handling", cli.retain_handling.is_some()),
+    ]
+    .into_iter()
+    .find(|(_, set)| *set);
+    let v5 = match (version, v5_flag) {
+        (Version::V311, Some((flag, _))) => {
+            return Err(Failure::usage(format!("{flag} needs --mqtt-version 5")));
+        }
+        (Version::V311, None) => None,
+        (Version::V5, _) => {
+            let mut user_properties = Vec::new();
+            for p in &cli.property {
+                match p.split_once('=') {
+                    Some((k, v)) if !k.is_empty() => {
+                        user_properties.push((k.to_owned(), v.to_owned()))
+                    }
+                    _ => {
+                        return Err(Failure::usage(format!(
+                            "--property {p:?}: expected KEY=VALUE"
+                        )))
+                    }
+                }
+            }
+            if let Some(topic) = &cli.response_topic {
+                check_topic(topic).map_err(|e| Failure::usage(format!("--response-topic: {e}")))?;
+            }
+            let props = PublishProperties {
+                payload_format_indicator: None,
+                message_expiry_interval: cli.message_expiry,
+                topic_alias: None,
+                response_topic: cli.response_topic.clone(),
+                correlation_data: cli.correlation_data.clone().map(Bytes::from),
+                user_properties,
+                subscription_identifiers: Vec::new(),
+                content_type: cli.content_type.clone(),
+            };
+            Some(V5 {
+                publish_properties: (props != PublishProperties::default()).then_some(props),
+                session_expiry: cli.session_expiry,
+                no_local: cli.no_local,
+                retain_as_published: cli.retain_as_published,
+                retain_handling: cli.retain_handling.unwrap_or(0),
+            })
+        }
+    };
+
     Ok(Config {
+        version,
+        v5,
         target,
         tls,
         client_id,

@@ -7,6 +7,7 @@
 pub mod address;
 pub mod cli;
 pub mod config;
+pub mod driver;
 pub mod duration;
 pub mod exit;
 pub mod output;

@@ -34,7 +34,8 @@ fn main() -> ExitCode {
                 .enable_all()
                 .build()
                 .expect("building the tokio runtime");
-            match runtime.block_on(mqttc::session::run(&cfg)) {
+            let local = tokio::task::LocalSet::new();
+            match runtime.block_on(local.run_until(mqttc::session::run(&cfg))) {
                 Ok(status) => status,
                 Err(err) => report(err),
             }

@@ -9,6 +9,8 @@
 //! `Vec<u8>`, with no terminal or process involved.
 
 use std::io::{self, Write};
+
+use rumqttc::v5::mqttbytes::v5::PublishProperties;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use unicode_general_category::{get_general_category, GeneralCategory};
@@ -213,6 +215,8 @@ pub struct JsonMessage<'a> {
     pub qos: u8,
     pub retain: bool,
     pub received: SystemTime,
+    /// MQTT 5 publish properties, printed as an object when present.
+    pub properties: Option<&'a PublishProperties>,
 }
 
 /// Writes `m` as one JSON object followed by `\n` (JSON Lines). Fields come
@@ -244,7 +248,71 @@ pub fn write_json<W: Write>(w: &mut W, m: &JsonMessage<'_>) -> io::Result<()> {
     })?;
     let mut stamp = [0u8; RFC3339_LEN];
     w.write_all(rfc3339_utc(m.received, &mut stamp).as_bytes())?;
-    w.write_all(b"\"}\n")
+    w.write_all(b"\"")?;
+    if let Some(p) = m.properties {
+        write_json_properties(w, p)?;
+    }
+    w.write_all(b"}\n")
+}
+
+/// `,"properties":{...}` with the fields that are present. User properties are a list of
+/// `[key, value]` pairs, since MQTT allows a key more than once and keeps their order;
+/// correlation data is binary, so it is base64.
+fn write_json_properties<W: Write>(w: &mut W, p: &PublishProperties) -> io::Result<()> {
+    w.write_all(b",\"properties\":{")?;
+    let mut sep: &[u8] = b"";
+    let mut key = |w: &mut W, name: &str| -> io::Result<()> {
+        w.write_all(sep)?;
+        sep = b",";
+        write_json_string(w, name)?;
+        w.write_all(b":")
+    };
+    if let Some(v) = p.payload_format_indicator {
+        key(w, "payload_format_indicator")?;
+        write!(w, "{v}")?;
+    }
+    if let Some(v) = p.message_expiry_interval {
+        key(w, "message_expiry_interval")?;
+        write!(w, "{v}")?;
+    }
+    if let Some(v) = &p.content_type {
+        key(w, "content_type")?;
+        write_json_string(w, v)?;
+    }
+    if let Some(v) = &p.response_topic {
+        key(w, "response_topic")?;
+        write_json_string(w, v)?;
+    }
+    if let Some(v) = &p.correlation_data {
+        key(w, "correlation_data")?;
+        w.write_all(b"\"")?;
+        base64_encode(w, v)?;
+        w.write_all(b"\"")?;
+    }
+    if !p.user_properties.is_empty() {
+        key(w, "user_properties")?;
+        w.write_all(b"[")?;
+        for (i, (k, v)) in p.user_properties.iter().enumerate() {
+            w.write_all(if i == 0 { b"[" } else { b",[" })?;
+            write_json_string(w, k)?;
+            w.write_all(b",")?;
+            write_json_string(w, v)?;
+            w.write_all(b"]")?;
+        }
+        w.write_all(b"]")?;
+    }
+    if !p.subscription_identifiers.is_empty() {
+        key(w, "subscription_identifiers")?;
+        w.write_all(b"[")?;
+        for (i, id) in p.subscription_identifiers.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b",")?;
+            }
+            write!(w, "{id}")?;
+        }
+        w.write_all(b"]")?;
+    }
+    w.write_all(b"}")
 }
 
 /// Writes `s` as a JSON string literal (RFC 8259), quotes included. Only
@@ -711,6 +779,37 @@ mod tests {
     }
 
     #[test]
+    fn json_mqtt5_properties() {
+        let props = PublishProperties {
+            payload_format_indicator: Some(1),
+            message_expiry_interval: Some(60),
+            topic_alias: None,
+            response_topic: Some("re/ply".into()),
+            correlation_data: Some(bytes::Bytes::from_static(b"\x01\x02")),
+            user_properties: vec![("k".into(), "v".into()), ("k".into(), "w\"".into())],
+            subscription_identifiers: vec![7],
+            content_type: Some("text/plain".into()),
+        };
+        let m = JsonMessage {
+            topic: "t",
+            payload: b"",
+            qos: 0,
+            retain: false,
+            received: at(0, 0),
+            properties: Some(&props),
+        };
+        assert_eq!(
+            json(&m),
+            "{\"topic\":\"t\",\"payload\":\"\",\"qos\":0,\"retain\":false,\
+             \"received\":\"1970-01-01T00:00:00.000000Z\",\"properties\":{\
+             \"payload_format_indicator\":1,\"message_expiry_interval\":60,\
+             \"content_type\":\"text/plain\",\"response_topic\":\"re/ply\",\
+             \"correlation_data\":\"AQI=\",\"user_properties\":[[\"k\",\"v\"],[\"k\",\"w\\\"\"]],\
+             \"subscription_identifiers\":[7]}}\n"
+        );
+    }
+
+    #[test]
     fn json_text_payload() {
         let m = JsonMessage {
             topic: "a/b",
@@ -718,6 +817,7 @@ mod tests {
             qos: 1,
             retain: false,
             received: at(1_764_043_506, 123_456),
+            properties: None,
         };
         assert_eq!(
             json(&m),
@@ -734,6 +834,7 @@ mod tests {
             qos: 2,
             retain: true,
             received: UNIX_EPOCH,
+            properties: None,
         };
         assert_eq!(
             json(&m),
@@ -750,6 +851,7 @@ mod tests {
             qos: 0,
             retain: false,
             received: UNIX_EPOCH,
+            properties: None,
         };
         assert_eq!(
             json(&m),
@@ -767,6 +869,7 @@ mod tests {
             qos: 255,
             retain: false,
             received: UNIX_EPOCH,
+            properties: None,
         };
         assert_eq!(
             json(&m),

@@ -1,14 +1,9 @@
-//! The MQTT session: connect, subscribe, publish, wait for acknowledgements, print, disconnect.
+//! The MQTT session: subscribe, publish, wait for acknowledgements, print, disconnect, and
+//! what signals do meanwhile. The connection itself is the driver's (driver.rs); the session
+//! owns standard output and the bookkeeping of what is sent and confirmed.
 //!
-//! rumqttc's event loop runs in a task of its own (the *driver*) and hands every event over a
-//! channel to the session, which owns standard output and the bookkeeping. That split keeps the
-//! event loop polled while the session waits on other things (stdin, signals, deadlines), and it
-//! lets the session see when no event is waiting: that is when standard output is flushed, so a
-//! slow trickle prints at once and a flood is written in large blocks.
-//!
-//! rumqttc has no acknowledgement API: `publish()` only queues. The driver reports the packet
-//! id of every publish as it goes out (`Sent`, in queueing order) and every PUBACK/PUBCOMP
-//! (`Acked`); the session matches the two.
+//! Standard output is flushed whenever no event is waiting, so a slow trickle prints at once
+//! and a flood is written in large blocks.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -18,82 +13,15 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
-use rumqttc::{
-    AsyncClient, ConnectReturnCode, ConnectionError, Event, EventLoop, Incoming, LastWill,
-    MqttOptions, NetworkOptions, Outgoing, PingReq, QoS, Request, StateError, SubscribeFilter,
-    SubscribeReasonCode, TlsConfiguration, Transport,
-};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::cli::Qos;
-use crate::config::{Config, Family, Payload, Retained, Target};
+use crate::config::{Config, Payload, Retained};
+use crate::driver::{Client, Ev, Inbound, Log, Pings};
 use crate::duration::format_duration;
-use crate::exit::{Failure, Status};
-
-/// Bigger than any packet MQTT can carry, so rumqttc's 10 KiB default never applies.
-const MAX_PACKET: usize = crate::config::MAX_REMAINING_LENGTH + 5;
-
-/// Requests queued towards the event loop; with the in-flight window below it bounds what a
-/// line publisher holds in memory.
-const REQUEST_QUEUE: usize = 256;
-
-/// QoS 1/2 publishes awaiting acknowledgement at once: enough to keep the broker busy.
-const INFLIGHT: u16 = 1000;
-
-/// One inbound application message.
-#[derive(Debug)]
-pub struct Inbound {
-    pub topic: Bytes,
-    pub payload: Bytes,
-    pub qos: u8,
-    pub retain: bool,
-}
-
-/// What the driver tells the session.
-#[derive(Debug)]
-enum Ev {
-    ConnAck,
-    SubAck(Vec<Option<u8>>),
-    Message(Inbound),
-    /// A publish went out with this packet id (0 for QoS 0).
-    Sent(u16),
-    /// The broker completed the publish with this packet id (PUBACK or PUBCOMP).
-    Acked(u16),
-    PingResp,
-    DisconnectSent,
-    Failed(anyhow::Error),
-}
-
-fn qos(q: Qos) -> QoS {
-    match q {
-        Qos::AtMostOnce => QoS::AtMostOnce,
-        Qos::AtLeastOnce => QoS::AtLeastOnce,
-        Qos::ExactlyOnce => QoS::ExactlyOnce,
-    }
-}
-
-/// Writes diagnostics on standard error unless --quiet.
-#[derive(Debug, Clone, Copy)]
-pub struct Log {
-    quiet: bool,
-    verbose: bool,
-}
-
-impl Log {
-    pub fn warn(&self, msg: impl std::fmt::Display) {
-        if !self.quiet {
-            eprintln!("mqttc: {msg}");
-        }
-    }
-
-    fn packet(&self, msg: impl std::fmt::Display) {
-        if self.verbose {
-            eprintln!("mqttc: {msg}");
-        }
-    }
-}
+use crate::exit::Status;
 
 pub async fn run(cfg: &Config) -> Result<Status> {
     let log = Log {
@@ -114,37 +42,13 @@ pub async fn run(cfg: &Config) -> Result<Status> {
         _ => Input::None,
     };
 
-    let options = mqtt_options(cfg).await?;
-    let (client, eventloop) = AsyncClient::new(options, REQUEST_QUEUE);
     let (tx, rx) = mpsc::unbounded_channel();
     let pings = Pings {
         after_connack: cfg.publish.is_none() && cfg.subscribe.is_empty(),
         after_suback: cfg.retained == Retained::Only,
     };
-    log.packet(format_args!(
-        "connecting to {}: CONNECT client id {:?}, keep alive {} s, clean session{}{}",
-        cfg.target,
-        cfg.client_id,
-        cfg.keepalive,
-        if cfg.credentials.is_some() {
-            ", with user name and password"
-        } else {
-            ""
-        },
-        if cfg.will.is_some() {
-            ", with will"
-        } else {
-            ""
-        },
-    ));
-    let driver = tokio::spawn(drive(
-        eventloop,
-        tx,
-        log,
-        pings,
-        cfg.timeout,
-        cfg.target.to_string(),
-    ));
+    let (client, driver) = crate::driver::start(cfg, tx, log, pings).await?;
+    let driver = tokio::task::spawn_local(driver);
 
     let mut session = Session {
         cfg,
@@ -161,6 +65,8 @@ pub async fn run(cfg: &Config) -> Result<Status> {
         pong: false,
         to_clear: Vec::new(),
         published: 0,
+        refused: 0,
+        refusal: None,
         printed: 0,
         stop_printing: false,
     };
@@ -179,296 +85,6 @@ pub async fn run(cfg: &Config) -> Result<Status> {
     }
     driver.abort();
     result
-}
-
-async fn mqtt_options(cfg: &Config) -> Result<MqttOptions> {
-    let (host, port) = match &cfg.target {
-        Target::Tcp { host, port, family } => {
-            let host = match family {
-                Family::Any => host.clone(),
-                Family::V4 | Family::V6 => resolve(host, *port, *family, cfg.timeout).await?,
-            };
-            (host, *port)
-        }
-        Target::WebSocket { url } => (url.clone(), 0),
-        Target::Unix { path } => (path.to_string_lossy().into_owned(), 0),
-    };
-    let mut o = MqttOptions::new(cfg.client_id.clone(), host, port);
-    o.set_keep_alive(Duration::from_secs(cfg.keepalive.into()));
-    o.set_max_packet_size(MAX_PACKET, MAX_PACKET);
-    o.set_clean_session(true);
-    o.set_inflight(INFLIGHT);
-    if let Some((user, pass)) = &cfg.credentials {
-        o.set_credentials(user.clone(), pass.clone());
-    }
-    if let Some(will) = &cfg.will {
-        o.set_last_will(LastWill {
-            topic: will.topic.clone(),
-            message: will.message.clone(),
-            qos: qos(will.qos),
-            retain: will.retain,
-        });
-    }
-    let tls = cfg.tls.clone().map(TlsConfiguration::Rustls);
-    o.set_transport(match (&cfg.target, tls) {
-        (Target::Unix { .. }, _) => Transport::Unix,
-        (Target::WebSocket { .. }, None) => Transport::Ws,
-        (Target::WebSocket { .. }, Some(tls)) => Transport::Wss(tls),
-        (Target::Tcp { .. }, None) => Transport::Tcp,
-        (Target::Tcp { .. }, Some(tls)) => Transport::Tls(tls),
-    });
-    Ok(o)
-}
-
-/// --net tcp4/tcp6: rumqttc tries every address of a name, so mqttc picks the family itself.
-async fn resolve(host: &str, port: u16, family: Family, timeout: Duration) -> Result<String> {
-    let lookup = tokio::net::lookup_host((host, port));
-    let addrs = tokio::time::timeout(timeout, lookup)
-        .await
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "looking up {host}: no answer within {}",
-                format_duration(timeout)
-            )
-        })?
-        .with_context(|| format!("looking up {host}"))?;
-    let found = addrs
-        .map(|a| a.ip())
-        .find(|ip| ip.is_ipv4() == (family == Family::V4));
-    match found {
-        Some(ip) => Ok(ip.to_string()),
-        None => Err(anyhow::anyhow!(
-            "{host} has no {} address",
-            if family == Family::V4 { "IPv4" } else { "IPv6" }
-        )),
-    }
-}
-
-/// When the driver asks the broker for a PINGRESP: the health check's round trip, and the
-/// marker after which no retained message of a subscription is still to come (the broker
-/// answers a PINGREQ only after it has queued the retained messages of the SUBSCRIBE before it).
-#[derive(Debug, Clone, Copy)]
-struct Pings {
-    after_connack: bool,
-    after_suback: bool,
-}
-
-/// Polls the event loop until the connection ends, translating rumqttc's events.
-async fn drive(
-    mut eventloop: EventLoop,
-    tx: mpsc::UnboundedSender<Ev>,
-    log: Log,
-    pings: Pings,
-    timeout: Duration,
-    target: String,
-) {
-    let mut net = NetworkOptions::new();
-    net.set_tcp_nodelay(true);
-    // rumqttc counts whole seconds; mqttc's own deadline below is the one that fires.
-    net.set_connection_timeout(timeout.as_secs() + 2);
-    eventloop.set_network_options(net);
-
-    let connected = match tokio::time::timeout(timeout, eventloop.poll()).await {
-        Err(_) => Err(anyhow::anyhow!(
-            "connect to {target}: no CONNACK within {}",
-            format_duration(timeout)
-        )),
-        Ok(Err(e)) => Err(connection_error(e, &target)),
-        Ok(Ok(Event::Incoming(Incoming::ConnAck(ack)))) => {
-            log.packet(format_args!(
-                "received CONNACK (session present: {})",
-                ack.session_present
-            ));
-            Ok(())
-        }
-        Ok(Ok(other)) => Err(anyhow::anyhow!(
-            "connect to {target}: expected CONNACK, got {other:?}"
-        )),
-    };
-    if let Err(e) = connected {
-        let _ = tx.send(Ev::Failed(e));
-        return;
-    }
-    let _ = tx.send(Ev::ConnAck);
-    // rumqttc has no ping request in its client API; its queue of pending requests takes one.
-    if pings.after_connack {
-        eventloop.pending.push_back(Request::PingReq(PingReq));
-    }
-
-    loop {
-        let event = match eventloop.poll().await {
-            Ok(event) => event,
-            Err(e) => {
-                let _ = tx.send(Ev::Failed(connection_error(e, &target)));
-                return;
-            }
-        };
-        let ev = match event {
-            Event::Incoming(Incoming::Publish(p)) => {
-                log.packet(format_args!(
-                    "received PUBLISH topic {:?} QoS {} retain {} packet id {} ({} bytes)",
-                    p.topic,
-                    p.qos as u8,
-                    p.retain,
-                    p.pkid,
-                    p.payload.len()
-                ));
-                Ev::Message(Inbound {
-                    topic: Bytes::from(p.topic),
-                    payload: p.payload,
-                    qos: p.qos as u8,
-                    retain: p.retain,
-                })
-            }
-            Event::Incoming(Incoming::SubAck(ack)) => {
-                log.packet(format_args!("received SUBACK packet id {}", ack.pkid));
-                if pings.after_suback {
-                    eventloop.pending.push_back(Request::PingReq(PingReq));
-                }
-                Ev::SubAck(
-                    ack.return_codes
-                        .iter()
-                        .map(|c| match c {
-                            SubscribeReasonCode::Success(q) => Some(*q as u8),
-                            SubscribeReasonCode::Failure => None,
-                        })
-                        .collect(),
-                )
-            }
-            Event::Incoming(Incoming::PubAck(ack)) => {
-                log.packet(format_args!("received PUBACK packet id {}", ack.pkid));
-                Ev::Acked(ack.pkid)
-            }
-            Event::Incoming(Incoming::PubComp(ack)) => {
-                log.packet(format_args!("received PUBCOMP packet id {}", ack.pkid));
-                Ev::Acked(ack.pkid)
-            }
-            Event::Incoming(Incoming::PingResp) => {
-                log.packet("received PINGRESP");
-                Ev::PingResp
-            }
-            Event::Incoming(other) => {
-                log.packet(format_args!("received {}", incoming_name(&other)));
-                continue;
-            }
-            Event::Outgoing(Outgoing::Publish(pkid)) => {
-                log.packet(format_args!("sent PUBLISH packet id {pkid}"));
-                Ev::Sent(pkid)
-            }
-            Event::Outgoing(Outgoing::Disconnect) => {
-                log.packet("sent DISCONNECT");
-                let _ = tx.send(Ev::DisconnectSent);
-                // Polling on would reconnect (rumqttc #447): the session is over.
-                return;
-            }
-            Event::Outgoing(other) => {
-                log.packet(format_args!("sent {}", outgoing_name(&other)));
-                continue;
-            }
-        };
-        if tx.send(ev).is_err() {
-            return;
-        }
-    }
-}
-
-fn incoming_name(p: &Incoming) -> String {
-    match p {
-        Incoming::PubRec(p) => format!("PUBREC packet id {}", p.pkid),
-        Incoming::PubRel(p) => format!("PUBREL packet id {}", p.pkid),
-        Incoming::UnsubAck(p) => format!("UNSUBACK packet id {}", p.pkid),
-        other => format!("{other:?}").to_uppercase(),
-    }
-}
-
-fn outgoing_name(o: &Outgoing) -> String {
-    match o {
-        Outgoing::Subscribe(id) => format!("SUBSCRIBE packet id {id}"),
-        Outgoing::Unsubscribe(id) => format!("UNSUBSCRIBE packet id {id}"),
-        Outgoing::PubAck(id) => format!("PUBACK packet id {id}"),
-        Outgoing::PubRec(id) => format!("PUBREC packet id {id}"),
-        Outgoing::PubRel(id) => format!("PUBREL packet id {id}"),
-        Outgoing::PubComp(id) => format!("PUBCOMP packet id {id}"),
-        Outgoing::PingReq => "PINGREQ".into(),
-        Outgoing::PingResp => "PINGRESP".into(),
-        Outgoing::AwaitAck(id) => {
-            format!("nothing: waiting for the acknowledgement of packet id {id}")
-        }
-        Outgoing::Publish(id) => format!("PUBLISH packet id {id}"),
-        Outgoing::Disconnect => "DISCONNECT".into(),
-    }
-}
-
-/// A connection failure as one line, with the exit status the contract gives it.
-fn connection_error(e: ConnectionError, target: &str) -> anyhow::Error {
-    let refused = |status: Status, what: &str| {
-        Failure::error(status, format!("connection refused by {target}: {what}"))
-    };
-    match e {
-        ConnectionError::ConnectionRefused(code) => match code {
-            ConnectReturnCode::RefusedProtocolVersion => {
-                refused(Status::ProtocolVersion, "unacceptable protocol version")
-            }
-            ConnectReturnCode::BadClientId => {
-                refused(Status::IdentifierRejected, "identifier rejected")
-            }
-            ConnectReturnCode::ServiceUnavailable => {
-                refused(Status::ServerUnavailable, "server unavailable")
-            }
-            ConnectReturnCode::BadUserNamePassword => {
-                refused(Status::BadCredentials, "bad user name or password")
-            }
-            ConnectReturnCode::NotAuthorized => refused(Status::NotAuthorized, "not authorized"),
-            ConnectReturnCode::Success => {
-                anyhow::anyhow!("connect to {target}: refused with success")
-            }
-        },
-        ConnectionError::Tls(e) => {
-            let rustls_error = match &e {
-                rumqttc::TlsError::TLS(r) => Some(r),
-                rumqttc::TlsError::Io(io) => {
-                    io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
-                }
-                _ => None,
-            };
-            match rustls_error {
-                Some(r) => anyhow::anyhow!("TLS with {target}: {}", crate::tls::describe(r)),
-                None => anyhow::anyhow!("TLS with {target}: {e}"),
-            }
-        }
-        ConnectionError::Io(e) => {
-            if let Some(r) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                return anyhow::anyhow!("TLS with {target}: {}", crate::tls::describe(r));
-            }
-            match e.kind() {
-                io::ErrorKind::ConnectionRefused => {
-                    anyhow::anyhow!("connect to {target}: connection refused (nothing listening?)")
-                }
-                io::ErrorKind::NotFound => anyhow::anyhow!("connect to {target}: no such socket"),
-                _ => anyhow::anyhow!("connect to {target}: {e}"),
-            }
-        }
-        ConnectionError::MqttState(StateError::ConnectionAborted) => {
-            anyhow::anyhow!("connection to {target} lost: closed by the broker")
-        }
-        ConnectionError::MqttState(StateError::Io(e)) => {
-            anyhow::anyhow!("connection to {target} lost: {e}")
-        }
-        ConnectionError::MqttState(StateError::AwaitPingResp) => {
-            anyhow::anyhow!(
-                "connection to {target} lost: no PINGRESP within the keep-alive interval"
-            )
-        }
-        ConnectionError::MqttState(e) => {
-            anyhow::anyhow!("connection to {target}: protocol error: {e}")
-        }
-        ConnectionError::NetworkTimeout => anyhow::anyhow!("connect to {target}: timed out"),
-        ConnectionError::FlushTimeout => anyhow::anyhow!("connection to {target}: write timed out"),
-        ConnectionError::NotConnAck(p) => {
-            anyhow::anyhow!("connect to {target}: expected CONNACK, got {p:?}")
-        }
-        other => anyhow::anyhow!("connection to {target}: {other}"),
-    }
 }
 
 /// SIGINT and SIGTERM, and the rule that a second signal ends the process at once.
@@ -535,6 +151,7 @@ impl Output {
                     qos: m.qos,
                     retain: m.retain,
                     received: std::time::SystemTime::now(),
+                    properties: m.properties.as_deref(),
                 };
                 crate::output::write_json(&mut self.w, &record)
             }
@@ -579,13 +196,13 @@ impl Write for RawStdout {
 struct Session<'a> {
     cfg: &'a Config,
     log: Log,
-    client: AsyncClient,
+    client: Client,
     rx: mpsc::UnboundedReceiver<Ev>,
     signals: Signals,
     out: Output,
     connected: bool,
     disconnected: bool,
-    suback: Option<Vec<Option<u8>>>,
+    suback: Option<Vec<Result<u8, String>>>,
     /// Publishes queued in rumqttc that have not gone out yet.
     queued: usize,
     /// Packet ids of QoS 1/2 publishes awaiting PUBACK/PUBCOMP.
@@ -595,6 +212,9 @@ struct Session<'a> {
     to_clear: Vec<String>,
     /// Publishes queued so far.
     published: u64,
+    /// Publishes the broker refused (MQTT 5 reason codes).
+    refused: u64,
+    refusal: Option<String>,
     printed: u64,
     stop_printing: bool,
 }
@@ -637,12 +257,14 @@ impl Session<'_> {
         }
 
         if !self.cfg.subscribe.is_empty() {
-            let filters = self
-                .cfg
-                .subscribe
-                .iter()
-                .map(|f| SubscribeFilter::new(f.clone(), qos(self.cfg.qos)));
-            self.client.subscribe_many(filters).await?;
+            if self
+                .client
+                .subscribe(&self.cfg.subscribe, self.cfg.qos)
+                .await
+                .is_err()
+            {
+                return Err(self.closed());
+            }
             let deadline = Deadline::after_timeout(self.cfg);
             if let Wait::Signal(s) = self
                 .wait(deadline, "SUBACK", |s| s.suback.is_some())
@@ -652,9 +274,10 @@ impl Session<'_> {
             }
             let codes = self.suback.take().unwrap_or_default();
             for (filter, code) in self.cfg.subscribe.iter().zip(&codes) {
-                if code.is_none() {
+                if let Err(reason) = code {
                     return Err(anyhow::anyhow!(
-                        "subscription to {filter:?} refused by the broker"
+                        "subscription to {filter:?} refused by {}: {reason}",
+                        self.cfg.target
                     ));
                 }
             }
@@ -725,6 +348,14 @@ impl Session<'_> {
         }
 
         self.disconnect().await?;
+        if let Some(reason) = &self.refusal {
+            return Err(anyhow::anyhow!(
+                "{} of {} messages refused by {}: {reason}",
+                self.refused,
+                self.published,
+                self.cfg.target
+            ));
+        }
         Ok(Status::Ok)
     }
 
@@ -743,9 +374,7 @@ impl Session<'_> {
     /// Queues one publish. When rumqttc's queue is full (the in-flight window waits for
     /// acknowledgements) this waits, handling signals, for at most --timeout.
     async fn send(&mut self, topic: &str, payload: Bytes, retain: bool) -> Result<Wait> {
-        let publish = self
-            .client
-            .publish_bytes(topic, qos(self.cfg.qos), retain, payload);
+        let publish = self.client.publish(topic, self.cfg.qos, retain, payload);
         let timeout = self.cfg.timeout;
         let result = tokio::select! {
             biased;
@@ -761,11 +390,7 @@ impl Session<'_> {
             }
         };
         if result.is_err() {
-            // The event loop has ended; its reason is waiting in the channel.
-            while let Ok(ev) = self.rx.try_recv() {
-                self.handle(ev)?;
-            }
-            return Err(anyhow::anyhow!("connection to {} ended", self.cfg.target));
+            return Err(self.closed());
         }
         self.queued += 1;
         self.published += 1;
@@ -911,6 +536,11 @@ impl Session<'_> {
             Ev::Acked(pkid) => {
                 self.unacked.remove(&pkid);
             }
+            Ev::Refused(pkid, reason) => {
+                self.unacked.remove(&pkid);
+                self.refused += 1;
+                self.refusal.get_or_insert(reason);
+            }
             Ev::PingResp => self.pong = true,
             Ev::DisconnectSent => self.disconnected = true,
             Ev::Failed(e) => {
@@ -923,7 +553,9 @@ impl Session<'_> {
 
     /// Sends DISCONNECT and waits until it is written.
     async fn disconnect(&mut self) -> Result<()> {
-        self.client.disconnect().await?;
+        if self.client.disconnect().await.is_err() {
+            return Err(self.closed());
+        }
         let deadline = Deadline::after_timeout(self.cfg);
         loop {
             match self.wait(deadline, "DISCONNECT", |s| s.disconnected).await {
@@ -933,6 +565,16 @@ impl Session<'_> {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// The event loop has ended: its reason is waiting in the channel.
+    fn closed(&mut self) -> anyhow::Error {
+        while let Ok(ev) = self.rx.try_recv() {
+            if let Err(e) = self.handle(ev) {
+                return e;
+            }
+        }
+        anyhow::anyhow!("connection to {} ended", self.cfg.target)
     }
 
     async fn on_signal(&mut self, status: Status) -> Result<Status> {

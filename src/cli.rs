@@ -31,6 +31,15 @@ pub enum OutputFormat {
     Json,
 }
 
+/// How standard input is read for publishing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// the payload itself: all of it, or a line per message with --lines
+    Raw,
+    /// one JSON record per line: topic, payload or payload_base64, qos, retain, properties
+    Json,
+}
+
 /// MQTT protocol versions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum MqttVersion {
@@ -191,6 +200,24 @@ live. Empty lines are sent as empty messages unless --skip-empty. The run ends a
 input once every QoS 1/2 message is acknowledged; exit 1 if any was not."
     )]
     pub lines: bool,
+
+    /// Standard input format: raw, or json (one message record per line)
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        value_enum,
+        default_value = "raw",
+        hide_possible_values = true,
+        conflicts_with_all = ["message", "file", "lines"],
+        help_heading = "Operations",
+        long_help = "How standard input is read for publishing: raw (the payload itself: all of \
+it, or one message per line with --lines) or json: one JSON object per line, \
+{\"topic\": ..., \"payload\": ... or \"payload_base64\": ..., \"qos\": 1, \"retain\": false, \
+\"properties\": {...}}, as --output json prints them, so a capture replays unchanged. The topic \
+falls back to --publish, qos and retain to -q and -r. A malformed line ends the run with exit 2 \
+before anything after it is sent; the messages before it stay sent."
+    )]
+    pub input: InputFormat,
 
     /// With --lines, do not send empty lines
     #[arg(long, requires = "lines", help_heading = "Operations")]

@@ -11,7 +11,7 @@ use anyhow::Result;
 use bytes::Bytes;
 
 use crate::address::{self, Endpoint};
-use crate::cli::{Cli, MqttVersion, Net, OutputFormat, Qos};
+use crate::cli::{Cli, InputFormat, MqttVersion, Net, OutputFormat, Qos};
 use crate::exit::Failure;
 use crate::output::TextFormat;
 use crate::tls::{self, io_problem};
@@ -69,11 +69,14 @@ pub enum Payload {
     Fixed(Bytes),
     /// Every line of standard input is a message.
     Lines { skip_empty: bool },
+    /// Every line of standard input is a JSON record of a message (--input json).
+    Json,
 }
 
 #[derive(Debug, Clone)]
 pub struct Publish {
-    pub topic: String,
+    /// None only with --input json, where each record may name its topic.
+    pub topic: Option<String>,
     pub payload: Payload,
 }
 
@@ -221,8 +224,17 @@ pub fn from_cli(cli: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Config
         check_filter(filter).map_err(Failure::usage)?;
     }
 
-    let publish = match cli.publish {
-        Some(topic) => {
+    let publish = match (cli.publish, cli.input) {
+        (topic, InputFormat::Json) => {
+            if let Some(topic) = &topic {
+                check_topic(topic).map_err(Failure::usage)?;
+            }
+            Some(Publish {
+                topic,
+                payload: Payload::Json,
+            })
+        }
+        (Some(topic), InputFormat::Raw) => {
             check_topic(&topic).map_err(Failure::usage)?;
             let payload = if let Some(text) = cli.message {
                 Payload::Fixed(Bytes::from(text))
@@ -241,9 +253,12 @@ pub fn from_cli(cli: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Config
             if let Payload::Fixed(data) = &payload {
                 check_payload_size(&topic, cli.qos, data.len())?;
             }
-            Some(Publish { topic, payload })
+            Some(Publish {
+                topic: Some(topic),
+                payload,
+            })
         }
-        None => None,
+        (None, InputFormat::Raw) => None,
     };
 
     let version = match cli.mqtt_version {

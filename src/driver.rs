@@ -156,13 +156,14 @@ impl Client {
         qos: Qos,
         retain: bool,
         payload: Bytes,
+        properties: Option<p5::PublishProperties>,
     ) -> Result<(), Closed> {
         let queued = match self {
             Client::V4(c) => c
                 .publish_bytes(topic, qos4(qos), retain, payload)
                 .await
                 .is_ok(),
-            Client::V5(c, v5) => match &v5.publish_properties {
+            Client::V5(c, v5) => match properties.as_ref().or(v5.publish_properties.as_ref()) {
                 None => c
                     .publish_bytes(topic, qos5(qos), retain, payload)
                     .await

@@ -12,6 +12,7 @@ pub mod duration;
 pub mod exit;
 pub mod output;
 pub mod publish;
+pub mod record;
 pub mod session;
 pub mod tls;
 pub mod topic;

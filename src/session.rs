@@ -21,7 +21,8 @@ use crate::cli::Qos;
 use crate::config::{Config, Payload, Retained};
 use crate::driver::{Client, Ev, Inbound, Log, Pings};
 use crate::duration::format_duration;
-use crate::exit::Status;
+use crate::exit::{Failure, Status};
+use rumqttc::v5::mqttbytes::v5::PublishProperties;
 
 pub async fn run(cfg: &Config) -> Result<Status> {
     let log = Log {
@@ -39,6 +40,7 @@ pub async fn run(cfg: &Config) -> Result<Status> {
         Some(Payload::Lines { skip_empty }) => {
             Input::Lines(crate::publish::spawn_line_reader(*skip_empty))
         }
+        Some(Payload::Json) => Input::Lines(crate::publish::spawn_line_reader(false)),
         _ => Input::None,
     };
 
@@ -219,6 +221,25 @@ struct Session<'a> {
     stop_printing: bool,
 }
 
+/// "1 message", "2 messages".
+fn messages(n: u64) -> String {
+    if n == 1 {
+        "1 message".into()
+    } else {
+        format!("{n} messages")
+    }
+}
+
+/// One message to publish.
+struct Out<'a> {
+    topic: std::borrow::Cow<'a, str>,
+    payload: Bytes,
+    qos: Qos,
+    retain: bool,
+    /// MQTT 5 properties of this message, instead of those of the command line.
+    properties: Option<PublishProperties>,
+}
+
 /// How long a wait may last.
 #[derive(Debug, Clone, Copy)]
 enum Deadline {
@@ -284,10 +305,11 @@ impl Session<'_> {
         }
 
         if let Some(publish) = &self.cfg.publish {
-            let topic = publish.topic.as_str();
+            let topic = publish.topic.as_deref().unwrap_or_default();
+            let json = matches!(publish.payload, Payload::Json);
             let payload = match input {
                 Input::Lines(lines) => {
-                    if let Wait::Signal(s) = self.publish_lines(topic, lines).await? {
+                    if let Wait::Signal(s) = self.publish_lines(topic, json, lines).await? {
                         return self.on_signal(s).await;
                     }
                     None
@@ -306,7 +328,7 @@ impl Session<'_> {
                 },
             };
             if let Some(payload) = payload {
-                if let Wait::Signal(s) = self.send(topic, payload, self.cfg.retain).await? {
+                if let Wait::Signal(s) = self.send(self.out_message(topic, payload)).await? {
                     return self.on_signal(s).await;
                 }
                 let deadline = Deadline::after_timeout(self.cfg);
@@ -350,13 +372,24 @@ impl Session<'_> {
         self.disconnect().await?;
         if let Some(reason) = &self.refusal {
             return Err(anyhow::anyhow!(
-                "{} of {} messages refused by {}: {reason}",
+                "{} of {} refused by {}: {reason}",
                 self.refused,
-                self.published,
+                messages(self.published),
                 self.cfg.target
             ));
         }
         Ok(Status::Ok)
+    }
+
+    /// A message as the command line describes it.
+    fn out_message<'t>(&self, topic: &'t str, payload: Bytes) -> Out<'t> {
+        Out {
+            topic: topic.into(),
+            payload,
+            qos: self.cfg.qos,
+            retain: self.cfg.retain,
+            properties: None,
+        }
     }
 
     fn ack_name(&self) -> &'static str {
@@ -373,8 +406,10 @@ impl Session<'_> {
 
     /// Queues one publish. When rumqttc's queue is full (the in-flight window waits for
     /// acknowledgements) this waits, handling signals, for at most --timeout.
-    async fn send(&mut self, topic: &str, payload: Bytes, retain: bool) -> Result<Wait> {
-        let publish = self.client.publish(topic, self.cfg.qos, retain, payload);
+    async fn send(&mut self, m: Out<'_>) -> Result<Wait> {
+        let publish = self
+            .client
+            .publish(&m.topic, m.qos, m.retain, m.payload, m.properties);
         let timeout = self.cfg.timeout;
         let result = tokio::select! {
             biased;
@@ -398,12 +433,16 @@ impl Session<'_> {
     }
 
     /// --lines: every line is a message, sent as it arrives; then every acknowledgement.
+    /// --input json: every line is a record of a message (record.rs).
     async fn publish_lines(
         &mut self,
         topic: &str,
+        json: bool,
         mut lines: crate::publish::Lines,
     ) -> Result<Wait> {
-        loop {
+        let mut number = 0u64;
+        let mut bad_line = None;
+        'read: loop {
             let batch = tokio::select! {
                 batch = lines.recv() => batch,
                 ev = self.rx.recv() => {
@@ -420,10 +459,30 @@ impl Session<'_> {
                 Some(batch) => batch.context("reading standard input")?,
             };
             for line in batch {
-                let number = self.published + 1;
-                crate::config::check_payload_size(topic, self.cfg.qos, line.len())
-                    .with_context(|| format!("line {number}"))?;
-                if let Wait::Signal(s) = self.send(topic, line, self.cfg.retain).await? {
+                number += 1;
+                let message = if json {
+                    if line.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    match self.record(topic, &line) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            bad_line = Some(format!("line {number}: {e}"));
+                            break 'read;
+                        }
+                    }
+                } else {
+                    self.out_message(topic, line)
+                };
+                if let Err(e) = crate::config::check_payload_size(
+                    &message.topic,
+                    message.qos,
+                    message.payload.len(),
+                ) {
+                    bad_line = Some(format!("line {number}: {e}"));
+                    break 'read;
+                }
+                if let Wait::Signal(s) = self.send(message).await? {
                     return Ok(Wait::Signal(s));
                 }
             }
@@ -433,15 +492,47 @@ impl Session<'_> {
         }
         let deadline = Deadline::after_timeout(self.cfg);
         let name = self.ack_name();
-        self.wait(deadline, name, Self::all_acked)
+        let acked = self
+            .wait(deadline, name, Self::all_acked)
             .await
             .map_err(|e| {
                 let missing = self.queued + self.unacked.len();
                 e.context(format!(
-                    "{missing} of {} messages not confirmed",
-                    self.published
+                    "{missing} of {} not confirmed",
+                    messages(self.published)
                 ))
-            })
+            })?;
+        match bad_line {
+            // What was sent before the bad line stays sent; the rest is not sent at all.
+            Some(why) => Err(Failure::usage(format!(
+                "{why} ({} before it sent)",
+                messages(self.published)
+            ))),
+            None => Ok(acked),
+        }
+    }
+
+    /// One --input json line as a message; the command line fills in what it leaves out.
+    fn record<'t>(&self, topic: &'t str, line: &[u8]) -> Result<Out<'t>, String> {
+        let r = crate::record::parse_record(line)?;
+        if r.properties.is_some() && self.cfg.version != crate::config::Version::V5 {
+            return Err("properties need --mqtt-version 5".into());
+        }
+        let topic: std::borrow::Cow<'t, str> = match r.topic {
+            Some(t) => {
+                crate::topic::check_topic(&t)?;
+                t.into()
+            }
+            None if !topic.is_empty() => topic.into(),
+            None => return Err("no topic, and no --publish topic to fall back to".into()),
+        };
+        Ok(Out {
+            topic,
+            payload: r.payload,
+            qos: r.qos.unwrap_or(self.cfg.qos),
+            retain: r.retain.unwrap_or(self.cfg.retain),
+            properties: r.properties,
+        })
     }
 
     /// Handles events until `done` holds, a signal arrives, or the deadline passes (an error
@@ -498,7 +589,11 @@ impl Session<'_> {
             }
             self.handle(ev)?;
             while let Some(topic) = self.to_clear.pop() {
-                if let Wait::Signal(s) = self.send(&topic, Bytes::new(), true).await? {
+                let clear = Out {
+                    retain: true,
+                    ..self.out_message(&topic, Bytes::new())
+                };
+                if let Wait::Signal(s) = self.send(clear).await? {
                     return Ok(Wait::Signal(s));
                 }
             }

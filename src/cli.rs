@@ -293,6 +293,37 @@ cleared; `mqttc -s '#' --retained-only --remove-retained` empties a broker of re
     )]
     pub remove_retained: bool,
 
+    /// Health check with a round trip: publish to a topic of its own and wait for it
+    #[arg(
+        long,
+        conflicts_with_all = ["publish", "subscribe", "input"],
+        help_heading = "Operations",
+        long_help = "A health check that proves messages flow: subscribe to a topic of the \
+probe's own (--probe-topic), publish a message to it at the chosen QoS, wait for it to come \
+back, and print the connect, subscribe and round-trip times (one JSON object with --output \
+json). Exit 1 when the message does not return within --timeout."
+    )]
+    pub probe: bool,
+
+    /// Repeat the probe N times and report min/median/max round trips (implies --probe)
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..),
+        conflicts_with_all = ["publish", "subscribe", "input"],
+        help_heading = "Operations"
+    )]
+    pub probe_count: Option<u32>,
+
+    /// Topic of the probe [default: mqttc/probe/CLIENT-ID]
+    #[arg(
+        long,
+        value_name = "TOPIC",
+        conflicts_with_all = ["publish", "subscribe", "input"],
+        help_heading = "Operations"
+    )]
+    pub probe_topic: Option<String>,
+
     // ── Output ─────────────────────────────────────────────────────────────
     /// Output format: text or json (one JSON object per line)
     #[arg(

@@ -105,6 +105,13 @@ pub struct V5 {
     pub retain_handling: u8,
 }
 
+/// --probe: publish to a topic of its own and wait for the message to come back.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub topic: String,
+    pub count: u32,
+}
+
 /// Which retained messages a subscriber prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retained {
@@ -134,6 +141,7 @@ pub struct Config {
     pub wait: Option<Duration>,
     pub retained: Retained,
     pub remove_retained: bool,
+    pub probe: Option<Probe>,
     /// None: JSON lines.
     pub format: Option<TextFormat>,
     pub quiet: bool,
@@ -261,6 +269,20 @@ pub fn from_cli(cli: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Config
         (None, InputFormat::Raw) => None,
     };
 
+    let probe = if cli.probe || cli.probe_count.is_some() || cli.probe_topic.is_some() {
+        let topic = cli
+            .probe_topic
+            .clone()
+            .unwrap_or_else(|| format!("mqttc/probe/{client_id}"));
+        check_topic(&topic).map_err(|e| Failure::usage(format!("--probe-topic: {e}")))?;
+        Some(Probe {
+            topic,
+            count: cli.probe_count.unwrap_or(1),
+        })
+    } else {
+        None
+    };
+
     let version = match cli.mqtt_version {
         MqttVersion::V311 => Version::V311,
         MqttVersion::V5 => Version::V5,
@@ -344,6 +366,7 @@ pub fn from_cli(cli: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Config
             Retained::All
         },
         remove_retained: cli.remove_retained,
+        probe,
         format: match cli.output {
             OutputFormat::Json => None,
             OutputFormat::Text => Some(TextFormat {

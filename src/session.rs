@@ -19,6 +19,8 @@ use tokio::time::Instant;
 
 use crate::cli::Qos;
 use crate::config::{Config, Payload, Retained};
+
+mod probe;
 use crate::driver::{Client, Ev, Inbound, Log, Pings};
 use crate::duration::format_duration;
 use crate::exit::{Failure, Status};
@@ -33,6 +35,7 @@ pub async fn run(cfg: &Config) -> Result<Status> {
         log.warn("warning: --insecure: the broker's certificate is not verified");
     }
     let signals = Signals::new()?;
+    let started = Instant::now();
 
     // Standard input is read while the connection is set up.
     let input = match cfg.publish.as_ref().map(|p| &p.payload) {
@@ -46,7 +49,7 @@ pub async fn run(cfg: &Config) -> Result<Status> {
 
     let (tx, rx) = mpsc::unbounded_channel();
     let pings = Pings {
-        after_connack: cfg.publish.is_none() && cfg.subscribe.is_empty(),
+        after_connack: cfg.publish.is_none() && cfg.subscribe.is_empty() && cfg.probe.is_none(),
         after_suback: cfg.retained == Retained::Only,
     };
     let (client, driver) = crate::driver::start(cfg, tx, log, pings).await?;
@@ -66,6 +69,9 @@ pub async fn run(cfg: &Config) -> Result<Status> {
         unacked: HashSet::new(),
         pong: false,
         to_clear: Vec::new(),
+        started,
+        connected_at: None,
+        probe_payload: None,
         published: 0,
         refused: 0,
         refusal: None,
@@ -161,6 +167,11 @@ impl Output {
         self.check(r)
     }
 
+    fn raw(&mut self, bytes: &[u8]) -> Result<()> {
+        let r = self.w.write_all(bytes);
+        self.check(r)
+    }
+
     fn flush(&mut self) -> Result<()> {
         if self.closed || self.w.buffer().is_empty() {
             return Ok(());
@@ -210,6 +221,11 @@ struct Session<'a> {
     /// Packet ids of QoS 1/2 publishes awaiting PUBACK/PUBCOMP.
     unacked: HashSet<u16>,
     pong: bool,
+    /// When the run started, for --probe's connect time.
+    started: Instant,
+    connected_at: Option<Instant>,
+    /// The --probe message on its way.
+    probe_payload: Option<Bytes>,
     /// Topics whose retained message is to be cleared (--remove-retained).
     to_clear: Vec<String>,
     /// Publishes queued so far.
@@ -275,6 +291,10 @@ impl Session<'_> {
             .await?
         {
             return self.on_signal(s).await;
+        }
+
+        if let Some(probe) = &self.cfg.probe {
+            return self.probe(probe).await;
         }
 
         if !self.cfg.subscribe.is_empty() {
@@ -602,8 +622,16 @@ impl Session<'_> {
 
     fn handle(&mut self, ev: Ev) -> Result<()> {
         match ev {
-            Ev::ConnAck => self.connected = true,
+            Ev::ConnAck => {
+                self.connected = true;
+                self.connected_at = Some(Instant::now());
+            }
             Ev::SubAck(codes) => self.suback = Some(codes),
+            Ev::Message(m) if self.cfg.probe.is_some() => {
+                if self.probe_payload.as_deref() == Some(&m.payload[..]) {
+                    self.probe_payload = None;
+                }
+            }
             Ev::Message(m) => {
                 if self.cfg.remove_retained && m.retain && !m.payload.is_empty() {
                     let topic = String::from_utf8_lossy(&m.topic).into_owned();

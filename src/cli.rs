@@ -309,6 +309,7 @@ json). Exit 1 when the message does not return within --timeout."
     #[arg(
         long,
         value_name = "N",
+        value_hint = clap::ValueHint::Other,
         value_parser = clap::value_parser!(u32).range(1..),
         conflicts_with_all = ["publish", "subscribe", "input"],
         help_heading = "Operations"
@@ -319,6 +320,7 @@ json). Exit 1 when the message does not return within --timeout."
     #[arg(
         long,
         value_name = "TOPIC",
+        value_hint = clap::ValueHint::Other,
         conflicts_with_all = ["publish", "subscribe", "input"],
         help_heading = "Operations"
     )]
@@ -535,27 +537,58 @@ the command line, where other users could read it."
     pub mqtt_version: MqttVersion,
 
     /// User property KEY=VALUE on the published message (repeatable)
-    #[arg(long, value_name = "KEY=VALUE", action = ArgAction::Append, help_heading = "MQTT 5")]
+    #[arg(
+        long,
+        value_name = "KEY=VALUE",
+        value_hint = clap::ValueHint::Other,
+        action = ArgAction::Append,
+        help_heading = "MQTT 5"
+    )]
     pub property: Vec<String>,
 
     /// Content type of the published message
-    #[arg(long, value_name = "TYPE", help_heading = "MQTT 5")]
+    #[arg(
+        long,
+        value_name = "TYPE",
+        value_hint = clap::ValueHint::Other,
+        help_heading = "MQTT 5"
+    )]
     pub content_type: Option<String>,
 
     /// Response topic of the published message
-    #[arg(long, value_name = "TOPIC", help_heading = "MQTT 5")]
+    #[arg(
+        long,
+        value_name = "TOPIC",
+        value_hint = clap::ValueHint::Other,
+        help_heading = "MQTT 5"
+    )]
     pub response_topic: Option<String>,
 
     /// Correlation data of the published message
-    #[arg(long, value_name = "TEXT", help_heading = "MQTT 5")]
+    #[arg(
+        long,
+        value_name = "TEXT",
+        value_hint = clap::ValueHint::Other,
+        help_heading = "MQTT 5"
+    )]
     pub correlation_data: Option<String>,
 
     /// Expiry interval of the published message, in seconds
-    #[arg(long, value_name = "SECONDS", help_heading = "MQTT 5")]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        value_hint = clap::ValueHint::Other,
+        help_heading = "MQTT 5"
+    )]
     pub message_expiry: Option<u32>,
 
     /// Session expiry interval, in seconds
-    #[arg(long, value_name = "SECONDS", help_heading = "MQTT 5")]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        value_hint = clap::ValueHint::Other,
+        help_heading = "MQTT 5"
+    )]
     pub session_expiry: Option<u32>,
 
     /// Subscription option: do not receive own publishes
@@ -570,6 +603,7 @@ the command line, where other users could read it."
     #[arg(
         long,
         value_name = "N",
+        value_hint = clap::ValueHint::Other,
         value_parser = clap::value_parser!(u8).range(0..=2),
         requires = "subscribe",
         help_heading = "MQTT 5"

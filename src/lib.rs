@@ -10,6 +10,7 @@ pub mod config;
 pub mod driver;
 pub mod duration;
 pub mod exit;
+pub mod outbox;
 pub mod output;
 pub mod publish;
 pub mod record;

@@ -5,10 +5,10 @@
 //! Standard output is flushed whenever no event is waiting, so a slow trickle prints at once
 //! and a flood is written in large blocks.
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::mem::ManuallyDrop;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -24,7 +24,7 @@ mod probe;
 use crate::driver::{Client, Ev, Inbound, Log, Pings};
 use crate::duration::format_duration;
 use crate::exit::{Failure, Status};
-use rumqttc::v5::mqttbytes::v5::PublishProperties;
+use crate::outbox::{Out, Outbox};
 
 pub async fn run(cfg: &Config) -> Result<Status> {
     let log = Log {
@@ -65,8 +65,7 @@ pub async fn run(cfg: &Config) -> Result<Status> {
         connected: false,
         disconnected: false,
         suback: None,
-        queued: 0,
-        unacked: HashSet::new(),
+        outbox: Outbox::default(),
         pong: false,
         to_clear: Vec::new(),
         started,
@@ -216,10 +215,8 @@ struct Session<'a> {
     connected: bool,
     disconnected: bool,
     suback: Option<Vec<Result<u8, String>>>,
-    /// Publishes queued in rumqttc that have not gone out yet.
-    queued: usize,
-    /// Packet ids of QoS 1/2 publishes awaiting PUBACK/PUBCOMP.
-    unacked: HashSet<u16>,
+    /// Publishes handed to the connection and not yet confirmed.
+    outbox: Outbox,
     pong: bool,
     /// When the run started, for --probe's connect time.
     started: Instant,
@@ -244,16 +241,6 @@ fn messages(n: u64) -> String {
     } else {
         format!("{n} messages")
     }
-}
-
-/// One message to publish.
-struct Out<'a> {
-    topic: std::borrow::Cow<'a, str>,
-    payload: Bytes,
-    qos: Qos,
-    retain: bool,
-    /// MQTT 5 properties of this message, instead of those of the command line.
-    properties: Option<PublishProperties>,
 }
 
 /// How long a wait may last.
@@ -325,11 +312,11 @@ impl Session<'_> {
         }
 
         if let Some(publish) = &self.cfg.publish {
-            let topic = publish.topic.as_deref().unwrap_or_default();
+            let topic: Arc<str> = Arc::from(publish.topic.as_deref().unwrap_or_default());
             let json = matches!(publish.payload, Payload::Json);
             let payload = match input {
                 Input::Lines(lines) => {
-                    if let Wait::Signal(s) = self.publish_lines(topic, json, lines).await? {
+                    if let Wait::Signal(s) = self.publish_lines(&topic, json, lines).await? {
                         return self.on_signal(s).await;
                     }
                     None
@@ -339,7 +326,7 @@ impl Session<'_> {
                         r = read => r.context("reading standard input")?.context("reading standard input")?,
                         s = self.signals.next() => return self.on_signal(s).await,
                     };
-                    crate::config::check_payload_size(topic, self.cfg.qos, data.len())?;
+                    crate::config::check_payload_size(&topic, self.cfg.qos, data.len())?;
                     Some(Bytes::from(data))
                 }
                 Input::None => match &publish.payload {
@@ -348,7 +335,7 @@ impl Session<'_> {
                 },
             };
             if let Some(payload) = payload {
-                if let Wait::Signal(s) = self.send(self.out_message(topic, payload)).await? {
+                if let Wait::Signal(s) = self.send(self.out_message(&topic, payload)).await? {
                     return self.on_signal(s).await;
                 }
                 let deadline = Deadline::after_timeout(self.cfg);
@@ -402,9 +389,9 @@ impl Session<'_> {
     }
 
     /// A message as the command line describes it.
-    fn out_message<'t>(&self, topic: &'t str, payload: Bytes) -> Out<'t> {
+    fn out_message(&self, topic: &Arc<str>, payload: Bytes) -> Out {
         Out {
-            topic: topic.into(),
+            topic: topic.clone(),
             payload,
             qos: self.cfg.qos,
             retain: self.cfg.retain,
@@ -421,15 +408,19 @@ impl Session<'_> {
     }
 
     fn all_acked(&self) -> bool {
-        self.queued == 0 && self.unacked.is_empty()
+        self.outbox.is_empty()
     }
 
     /// Queues one publish. When rumqttc's queue is full (the in-flight window waits for
     /// acknowledgements) this waits, handling signals, for at most --timeout.
-    async fn send(&mut self, m: Out<'_>) -> Result<Wait> {
-        let publish = self
-            .client
-            .publish(&m.topic, m.qos, m.retain, m.payload, m.properties);
+    async fn send(&mut self, m: Out) -> Result<Wait> {
+        let publish = self.client.publish(
+            &m.topic,
+            m.qos,
+            m.retain,
+            m.payload.clone(),
+            m.properties.clone(),
+        );
         let timeout = self.cfg.timeout;
         let result = tokio::select! {
             biased;
@@ -447,7 +438,7 @@ impl Session<'_> {
         if result.is_err() {
             return Err(self.closed());
         }
-        self.queued += 1;
+        self.outbox.push(m);
         self.published += 1;
         Ok(Wait::Done)
     }
@@ -456,7 +447,7 @@ impl Session<'_> {
     /// --input json: every line is a record of a message (record.rs).
     async fn publish_lines(
         &mut self,
-        topic: &str,
+        topic: &Arc<str>,
         json: bool,
         mut lines: crate::publish::Lines,
     ) -> Result<Wait> {
@@ -516,7 +507,7 @@ impl Session<'_> {
             .wait(deadline, name, Self::all_acked)
             .await
             .map_err(|e| {
-                let missing = self.queued + self.unacked.len();
+                let missing = self.outbox.len();
                 e.context(format!(
                     "{missing} of {} not confirmed",
                     messages(self.published)
@@ -533,17 +524,17 @@ impl Session<'_> {
     }
 
     /// One --input json line as a message; the command line fills in what it leaves out.
-    fn record<'t>(&self, topic: &'t str, line: &[u8]) -> Result<Out<'t>, String> {
+    fn record(&self, topic: &Arc<str>, line: &[u8]) -> Result<Out, String> {
         let r = crate::record::parse_record(line)?;
         if r.properties.is_some() && self.cfg.version != crate::config::Version::V5 {
             return Err("properties need --mqtt-version 5".into());
         }
-        let topic: std::borrow::Cow<'t, str> = match r.topic {
+        let topic: Arc<str> = match r.topic {
             Some(t) => {
                 crate::topic::check_topic(&t)?;
                 t.into()
             }
-            None if !topic.is_empty() => topic.into(),
+            None if !topic.is_empty() => topic.clone(),
             None => return Err("no topic, and no --publish topic to fall back to".into()),
         };
         Ok(Out {
@@ -611,7 +602,7 @@ impl Session<'_> {
             while let Some(topic) = self.to_clear.pop() {
                 let clear = Out {
                     retain: true,
-                    ..self.out_message(&topic, Bytes::new())
+                    ..self.out_message(&Arc::from(topic), Bytes::new())
                 };
                 if let Wait::Signal(s) = self.send(clear).await? {
                     return Ok(Wait::Signal(s));
@@ -650,17 +641,10 @@ impl Session<'_> {
                     }
                 }
             }
-            Ev::Sent(pkid) => {
-                self.queued = self.queued.saturating_sub(1);
-                if pkid != 0 {
-                    self.unacked.insert(pkid);
-                }
-            }
-            Ev::Acked(pkid) => {
-                self.unacked.remove(&pkid);
-            }
+            Ev::Sent(pkid) => self.outbox.sent(pkid),
+            Ev::Acked(pkid) => self.outbox.done(pkid),
             Ev::Refused(pkid, reason) => {
-                self.unacked.remove(&pkid);
+                self.outbox.done(pkid);
                 self.refused += 1;
                 self.refusal.get_or_insert(reason);
             }

@@ -50,12 +50,13 @@ impl Session<'_> {
         }
         let subscribe = sent.elapsed();
 
+        let topic: std::sync::Arc<str> = probe.topic.as_str().into();
         let mut round_trips = Vec::with_capacity(probe.count as usize);
         for n in 1..=probe.count {
             let payload = Bytes::from(format!("mqttc probe {n} of {}", self.cfg.client_id));
             self.probe_payload = Some(payload.clone());
             let sent = Instant::now();
-            let message = self.out_message(&probe.topic, payload);
+            let message = self.out_message(&topic, payload);
             if let Wait::Signal(s) = self.send(message).await? {
                 return self.on_signal(s).await;
             }

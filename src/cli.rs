@@ -446,6 +446,40 @@ the command line, where other users could read it."
     )]
     pub keepalive: u16,
 
+    /// On connection loss, reconnect with backoff and send what was not confirmed again
+    #[arg(
+        long,
+        help_heading = "Connection",
+        long_help = "On connection loss, reconnect with exponential backoff and jitter (from 100 \
+ms up to --reconnect-max), one line on standard error per loss and per recovery. When the \
+broker kept no session, the subscriptions are made again and every message not yet confirmed \
+is published again. Without it a lost connection ends the run with exit 1. The first \
+connection is not retried: a broker that cannot be reached at all is an error."
+    )]
+    pub reconnect: bool,
+
+    /// Longest pause between reconnect attempts
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "30s",
+        value_parser = parse_duration_arg,
+        requires = "reconnect",
+        help_heading = "Connection"
+    )]
+    pub reconnect_max: std::time::Duration,
+
+    /// Keep the session on the broker (clean session off); needs --client
+    #[arg(
+        long,
+        help_heading = "Connection",
+        long_help = "Keep the broker-side session: clean session off under MQTT 3.1.1, and under \
+MQTT 5 clean start off with a session expiry of --session-expiry (default: never). The session \
+is found again by its client identifier, so --client is required. A subscriber that was away \
+then gets the QoS 1/2 messages the broker queued for it meanwhile."
+    )]
+    pub session: bool,
+
     // ── TLS ────────────────────────────────────────────────────────────────
     /// Secure the connection with TLS (implied by mqtts://)
     #[arg(long, help_heading = "TLS")]

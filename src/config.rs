@@ -142,6 +142,10 @@ pub struct Config {
     pub retained: Retained,
     pub remove_retained: bool,
     pub probe: Option<Probe>,
+    /// --reconnect: the longest pause between attempts.
+    pub reconnect: Option<Duration>,
+    /// --session: keep the broker-side session (clean session off).
+    pub session: bool,
     /// None: JSON lines.
     pub format: Option<TextFormat>,
     pub quiet: bool,
@@ -193,6 +197,11 @@ pub fn from_cli(cli: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Config
         None
     };
 
+    if cli.session && cli.client.is_none() {
+        return Err(Failure::usage(
+            "--session needs --client: a session is found again by its client identifier",
+        ));
+    }
     let client_id = match cli.client {
         Some(id) => {
             if id.len() > 65_535 {
@@ -367,6 +376,8 @@ pub fn from_cli(cli: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Config
         },
         remove_retained: cli.remove_retained,
         probe,
+        reconnect: cli.reconnect.then_some(cli.reconnect_max),
+        session: cli.session,
         format: match cli.output {
             OutputFormat::Json => None,
             OutputFormat::Text => Some(TextFormat {

@@ -11,7 +11,9 @@
 //! id of every publish as it goes out (`Sent`, in queueing order) and every final
 //! acknowledgement (`Acked`/`Refused`); the session matches them.
 
+use std::cell::Cell;
 use std::io;
+use std::rc::Rc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -62,6 +64,12 @@ pub enum Ev {
     Refused(u16, String),
     PingResp,
     DisconnectSent,
+    /// The connection is lost and --reconnect is restoring it.
+    Lost,
+    /// A new CONNACK after a loss.
+    Reconnected {
+        session_present: bool,
+    },
     Failed(anyhow::Error),
 }
 
@@ -196,6 +204,7 @@ pub async fn start(
     tx: mpsc::UnboundedSender<Ev>,
     log: Log,
     pings: Pings,
+    online: Rc<Cell<bool>>,
 ) -> Result<(Client, impl std::future::Future<Output = ()>)> {
     let (host, port) = match &cfg.target {
         Target::Tcp { host, port, family } => {
@@ -224,6 +233,8 @@ pub async fn start(
     let keep_alive = Duration::from_secs(cfg.keepalive.into());
     let link = Link {
         tx,
+        reconnect: cfg.reconnect,
+        online,
         log,
         pings,
         timeout: cfg.timeout,
@@ -231,7 +242,7 @@ pub async fn start(
     };
 
     log.packet(format_args!(
-        "connecting to {}: CONNECT MQTT {}, client id {:?}, keep alive {} s, clean session{}{}",
+        "connecting to {}: CONNECT MQTT {}, client id {:?}, keep alive {} s, {}{}{}",
         cfg.target,
         match cfg.version {
             Version::V311 => "3.1.1",
@@ -239,6 +250,11 @@ pub async fn start(
         },
         cfg.client_id,
         cfg.keepalive,
+        if cfg.session {
+            "keep session"
+        } else {
+            "clean session"
+        },
         if cfg.credentials.is_some() {
             ", with user name and password"
         } else {
@@ -256,7 +272,7 @@ pub async fn start(
             let mut o = mq4::MqttOptions::new(cfg.client_id.clone(), host, port);
             o.set_keep_alive(keep_alive);
             o.set_max_packet_size(MAX_PACKET, MAX_PACKET);
-            o.set_clean_session(true);
+            o.set_clean_session(!cfg.session);
             o.set_inflight(INFLIGHT);
             o.set_transport(transport);
             if let Some((user, pass)) = &cfg.credentials {
@@ -282,13 +298,15 @@ pub async fn start(
             let mut o = mq5::MqttOptions::new(cfg.client_id.clone(), host, port);
             o.set_keep_alive(keep_alive);
             o.set_max_packet_size(Some(MAX_PACKET as u32));
-            o.set_clean_start(true);
+            o.set_clean_start(!cfg.session);
             o.set_outgoing_inflight_upper_limit(INFLIGHT);
             o.set_connection_timeout(rumqttc_timeout);
             o.set_network_options(net);
             o.set_transport(transport);
-            if v5.session_expiry.is_some() {
-                o.set_session_expiry_interval(v5.session_expiry);
+            // --session without --session-expiry: the broker keeps the session until it ends it.
+            let expiry = v5.session_expiry.or(cfg.session.then_some(u32::MAX));
+            if expiry.is_some() {
+                o.set_session_expiry_interval(expiry);
             }
             if let Some((user, pass)) = &cfg.credentials {
                 o.set_credentials(user.clone(), pass.clone());
@@ -363,6 +381,10 @@ async fn resolve(host: &str, port: u16, family: Family, timeout: Duration) -> Re
 /// What the driver needs besides the event loop.
 struct Link {
     tx: mpsc::UnboundedSender<Ev>,
+    /// Some(longest pause between attempts) with --reconnect.
+    reconnect: Option<Duration>,
+    /// False while the connection is lost and being restored.
+    online: Rc<Cell<bool>>,
     log: Log,
     pings: Pings,
     timeout: Duration,
@@ -385,6 +407,8 @@ enum Step {
 trait EventLoop {
     async fn step(&mut self, link: &Link) -> Result<Step>;
     fn queue_ping(&mut self);
+    /// Drops the connection and moves what is queued and unconfirmed into the pending list.
+    fn clean(&mut self);
 }
 
 async fn drive(mut eventloop: impl EventLoop, link: Link) {
@@ -432,16 +456,75 @@ async fn drive(mut eventloop: impl EventLoop, link: Link) {
                 return;
             }
             Err(e) => {
-                let _ = link.tx.send(Ev::Failed(e));
-                return;
+                if link.reconnect.is_none() || crate::exit::status_of(&e) != Status::Operational {
+                    let _ = link.tx.send(Ev::Failed(e));
+                    return;
+                }
+                link.log.warn(format_args!("{e:#}; reconnecting"));
+                link.online.set(false);
+                let _ = link.tx.send(Ev::Lost);
+                match reconnect(&mut eventloop, &link).await {
+                    Ok(session_present) => {
+                        link.online.set(true);
+                        link.log.warn(format_args!(
+                            "reconnected to {} (session present: {session_present})",
+                            link.target
+                        ));
+                        let _ = link.tx.send(Ev::Reconnected { session_present });
+                    }
+                    Err(e) => {
+                        let _ = link.tx.send(Ev::Failed(e));
+                        return;
+                    }
+                }
             }
         }
     }
 }
 
+/// Tries again and again, with exponential backoff and jitter, until a CONNACK comes; only a
+/// refusal (bad credentials and the like) gives up.
+async fn reconnect(eventloop: &mut impl EventLoop, link: &Link) -> Result<bool> {
+    let max = link.reconnect.unwrap_or(Duration::from_secs(30));
+    let mut delay = Duration::from_millis(100).min(max);
+    let mut seed = jitter_seed();
+    loop {
+        // Full jitter in the upper half: clients that lost the same broker spread out.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let pause = delay / 2 + delay.mul_f64((seed % 1000) as f64 / 2000.0);
+        link.log
+            .packet(format_args!("reconnecting in {}", format_duration(pause)));
+        tokio::time::sleep(pause).await;
+        // Publishes that entered rumqttc's queue after the loss join its pending list now, so
+        // that a broker without our session drops all of them and the session resends all.
+        eventloop.clean();
+        match tokio::time::timeout(link.timeout, eventloop.step(link)).await {
+            Ok(Ok(Step::ConnAck { session_present })) => return Ok(session_present),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) if crate::exit::status_of(&e) != Status::Operational => return Err(e),
+            Ok(Err(e)) => link.log.packet(format_args!("reconnect failed: {e:#}")),
+            Err(_) => link.log.packet("reconnect failed: no CONNACK in time"),
+        }
+        delay = (delay * 2).min(max);
+    }
+}
+
+fn jitter_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64);
+    (nanos ^ u64::from(std::process::id())) | 1
+}
+
 struct V4Loop(mq4::EventLoop);
 
 impl EventLoop for V4Loop {
+    fn clean(&mut self) {
+        self.0.clean();
+    }
+
     fn queue_ping(&mut self) {
         // rumqttc has no ping request in its client API; its queue of pending requests takes one.
         self.0
@@ -521,6 +604,10 @@ impl EventLoop for V4Loop {
 struct V5Loop(mq5::EventLoop);
 
 impl EventLoop for V5Loop {
+    fn clean(&mut self) {
+        self.0.clean();
+    }
+
     fn queue_ping(&mut self) {
         self.0.pending.push_back(mq5::Request::PingReq);
     }

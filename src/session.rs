@@ -5,9 +5,11 @@
 //! Standard output is flushed whenever no event is waiting, so a slow trickle prints at once
 //! and a flood is written in large blocks.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::mem::ManuallyDrop;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,19 +54,23 @@ pub async fn run(cfg: &Config) -> Result<Status> {
         after_connack: cfg.publish.is_none() && cfg.subscribe.is_empty() && cfg.probe.is_none(),
         after_suback: cfg.retained == Retained::Only,
     };
-    let (client, driver) = crate::driver::start(cfg, tx, log, pings).await?;
+    let online = Rc::new(Cell::new(true));
+    let (client, driver) = crate::driver::start(cfg, tx, log, pings, online.clone()).await?;
     let driver = tokio::task::spawn_local(driver);
 
     let mut session = Session {
         cfg,
         log,
         client,
+        online,
+        resync: false,
         rx,
         signals,
         out: Output::new(cfg),
         connected: false,
         disconnected: false,
         suback: None,
+        suback_seen: false,
         outbox: Outbox::default(),
         pong: false,
         to_clear: Vec::new(),
@@ -209,12 +215,17 @@ struct Session<'a> {
     cfg: &'a Config,
     log: Log,
     client: Client,
+    /// False while --reconnect restores a lost connection: deadlines wait for it.
+    online: Rc<Cell<bool>>,
+    /// Reconnected to a broker that kept no session: subscribe and publish again.
+    resync: bool,
     rx: mpsc::UnboundedReceiver<Ev>,
     signals: Signals,
     out: Output,
     connected: bool,
     disconnected: bool,
     suback: Option<Vec<Result<u8, String>>>,
+    suback_seen: bool,
     /// Publishes handed to the connection and not yet confirmed.
     outbox: Outbox,
     pong: bool,
@@ -301,14 +312,7 @@ impl Session<'_> {
                 return self.on_signal(s).await;
             }
             let codes = self.suback.take().unwrap_or_default();
-            for (filter, code) in self.cfg.subscribe.iter().zip(&codes) {
-                if let Err(reason) = code {
-                    return Err(anyhow::anyhow!(
-                        "subscription to {filter:?} refused by {}: {reason}",
-                        self.cfg.target
-                    ));
-                }
-            }
+            self.check_suback(&codes)?;
         }
 
         if let Some(publish) = &self.cfg.publish {
@@ -414,25 +418,34 @@ impl Session<'_> {
     /// Queues one publish. When rumqttc's queue is full (the in-flight window waits for
     /// acknowledgements) this waits, handling signals, for at most --timeout.
     async fn send(&mut self, m: Out) -> Result<Wait> {
-        let publish = self.client.publish(
-            &m.topic,
-            m.qos,
-            m.retain,
-            m.payload.clone(),
-            m.properties.clone(),
-        );
-        let timeout = self.cfg.timeout;
-        let result = tokio::select! {
-            biased;
-            r = publish => r,
-            s = self.signals.next() => return Ok(Wait::Signal(s)),
-            _ = tokio::time::sleep(timeout) => {
-                return Err(anyhow::anyhow!(
-                    "no {} from {} within {}",
-                    self.ack_name(),
-                    self.cfg.target,
-                    format_duration(timeout)
-                ))
+        let result = {
+            let publish = self.client.publish(
+                &m.topic,
+                m.qos,
+                m.retain,
+                m.payload.clone(),
+                m.properties.clone(),
+            );
+            let timeout = self.cfg.timeout;
+            tokio::pin!(publish);
+            loop {
+                tokio::select! {
+                    biased;
+                    r = &mut publish => break r,
+                    s = self.signals.next() => return Ok(Wait::Signal(s)),
+                    _ = tokio::time::sleep(timeout) => {
+                        // While the connection is being restored, the queue waits for it.
+                        if !self.online.get() {
+                            continue;
+                        }
+                        return Err(anyhow::anyhow!(
+                            "no {} from {} within {}",
+                            self.ack_name(),
+                            self.cfg.target,
+                            format_duration(timeout)
+                        ));
+                    }
+                }
             }
         };
         if result.is_err() {
@@ -460,6 +473,9 @@ impl Session<'_> {
                     match ev {
                         Some(ev) => self.handle(ev)?,
                         None => return Err(anyhow::anyhow!("connection to {} ended", self.cfg.target)),
+                    }
+                    if let Wait::Signal(s) = self.resync().await? {
+                        return Ok(Wait::Signal(s));
                     }
                     continue;
                 }
@@ -499,6 +515,9 @@ impl Session<'_> {
             }
             while let Ok(ev) = self.rx.try_recv() {
                 self.handle(ev)?;
+            }
+            if let Wait::Signal(s) = self.resync().await? {
+                return Ok(Wait::Signal(s));
             }
         }
         let deadline = Deadline::after_timeout(self.cfg);
@@ -582,6 +601,12 @@ impl Session<'_> {
                         },
                         s = self.signals.next() => return Ok(Wait::Signal(s)),
                         _ = sleep => {
+                            if !self.online.get() {
+                                if let Deadline::At(_) = deadline {
+                                    at = Some(Instant::now() + self.cfg.timeout);
+                                    continue;
+                                }
+                            }
                             let limit = match deadline {
                                 Deadline::Idle(idle) => idle,
                                 _ => self.cfg.timeout,
@@ -599,6 +624,9 @@ impl Session<'_> {
                 at = Some(Instant::now() + idle);
             }
             self.handle(ev)?;
+            if let Wait::Signal(s) = self.resync().await? {
+                return Ok(Wait::Signal(s));
+            }
             while let Some(topic) = self.to_clear.pop() {
                 let clear = Out {
                     retain: true,
@@ -617,7 +645,14 @@ impl Session<'_> {
                 self.connected = true;
                 self.connected_at = Some(Instant::now());
             }
-            Ev::SubAck(codes) => self.suback = Some(codes),
+            Ev::SubAck(codes) => {
+                // A SUBACK after a reconnect answers the resubscription: check it here.
+                if self.suback_seen {
+                    self.check_suback(&codes)?;
+                }
+                self.suback_seen = true;
+                self.suback = Some(codes);
+            }
             Ev::Message(m) if self.cfg.probe.is_some() => {
                 if self.probe_payload.as_deref() == Some(&m.payload[..]) {
                     self.probe_payload = None;
@@ -650,6 +685,8 @@ impl Session<'_> {
             }
             Ev::PingResp => self.pong = true,
             Ev::DisconnectSent => self.disconnected = true,
+            Ev::Lost => {}
+            Ev::Reconnected { session_present } => self.resync = !session_present,
             Ev::Failed(e) => {
                 self.connected = false;
                 return Err(e);
@@ -672,6 +709,49 @@ impl Session<'_> {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// A filter the broker refused is an error naming it.
+    fn check_suback(&self, codes: &[Result<u8, String>]) -> Result<()> {
+        for (filter, code) in self.cfg.subscribe.iter().zip(codes) {
+            if let Err(reason) = code {
+                return Err(anyhow::anyhow!(
+                    "subscription to {filter:?} refused by {}: {reason}",
+                    self.cfg.target
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// After a reconnect to a broker that kept no session: subscribe again and publish again
+    /// every message not confirmed (as new packets: the old packet ids died with the session).
+    async fn resync(&mut self) -> Result<Wait> {
+        if !std::mem::take(&mut self.resync) {
+            return Ok(Wait::Done);
+        }
+        if !self.cfg.subscribe.is_empty()
+            && self
+                .client
+                .subscribe(&self.cfg.subscribe, self.cfg.qos)
+                .await
+                .is_err()
+        {
+            return Err(self.closed());
+        }
+        let again = self.outbox.take_all();
+        self.published -= again.len() as u64;
+        let count = again.len();
+        for m in again {
+            if let Wait::Signal(s) = self.send(m).await? {
+                return Ok(Wait::Signal(s));
+            }
+        }
+        if count > 0 {
+            self.log
+                .packet(format_args!("published {} again", messages(count as u64)));
+        }
+        Ok(Wait::Done)
     }
 
     /// The event loop has ended: its reason is waiting in the channel.

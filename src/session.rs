@@ -766,14 +766,39 @@ impl Session<'_> {
 
     async fn on_signal(&mut self, status: Status) -> Result<Status> {
         let _ = self.out.flush();
-        match status {
-            Status::Terminated => {
-                self.log.warn("SIGTERM received; sending DISCONNECT");
-                if self.connected {
-                    self.disconnect().await?;
-                }
+        let name = if status == Status::Terminated {
+            "SIGTERM"
+        } else {
+            "SIGINT"
+        };
+        // What the broker accepted but has not confirmed gets --timeout to be confirmed; a
+        // second signal ends the wait (and the process) at once.
+        if self.connected && !self.outbox.is_empty() {
+            self.log.warn(format_args!(
+                "{name} received; waiting for {} to be confirmed",
+                messages(self.outbox.len() as u64)
+            ));
+            let deadline = Deadline::after_timeout(self.cfg);
+            if self
+                .wait(deadline, self.ack_name(), Self::all_acked)
+                .await
+                .is_err()
+                && !self.outbox.is_empty()
+            {
+                self.log.warn(format_args!(
+                    "{} of {} not confirmed",
+                    self.outbox.len(),
+                    messages(self.published)
+                ));
             }
-            _ => self.log.warn("SIGINT received; closing the connection"),
+        }
+        if status == Status::Terminated {
+            self.log.warn("SIGTERM received; sending DISCONNECT");
+            if self.connected && !self.disconnected {
+                self.disconnect().await?;
+            }
+        } else {
+            self.log.warn("SIGINT received; closing the connection");
         }
         Ok(status)
     }

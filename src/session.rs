@@ -83,7 +83,13 @@ pub async fn run(cfg: &Config) -> Result<Status> {
         printed: 0,
         stop_printing: false,
     };
-    let result = session.main(input).await;
+    let result = match session.main(input).await {
+        Err(e) => match e.downcast::<Signalled>() {
+            Ok(Signalled(status)) => session.on_signal(status).await,
+            Err(e) => Err(e),
+        },
+        ok => ok,
+    };
     if let Err(err) = &result {
         // A failure after CONNACK still ends the session cleanly, so that no will is
         // published for what is an error of this run, not a lost client.
@@ -269,11 +275,17 @@ impl Deadline {
     }
 }
 
-/// Why waiting ended early.
-enum Wait {
-    Done,
-    Signal(Status),
+/// A signal ended a wait: the error that carries it up to `run`, which handles it once.
+#[derive(Debug)]
+struct Signalled(Status);
+
+impl std::fmt::Display for Signalled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "signal received (exit {})", self.0.code())
+    }
 }
+
+impl std::error::Error for Signalled {}
 
 /// Standard input as the publish needs it.
 enum Input {
@@ -284,12 +296,8 @@ enum Input {
 
 impl Session<'_> {
     async fn main(&mut self, input: Input) -> Result<Status> {
-        if let Wait::Signal(s) = self
-            .wait(Deadline::Never, "CONNACK", |s| s.connected)
-            .await?
-        {
-            return self.on_signal(s).await;
-        }
+        self.wait(Deadline::Never, "CONNACK", |s| s.connected)
+            .await?;
 
         if let Some(probe) = &self.cfg.probe {
             return self.probe(probe).await;
@@ -305,12 +313,8 @@ impl Session<'_> {
                 return Err(self.closed());
             }
             let deadline = Deadline::after_timeout(self.cfg);
-            if let Wait::Signal(s) = self
-                .wait(deadline, "SUBACK", |s| s.suback.is_some())
-                .await?
-            {
-                return self.on_signal(s).await;
-            }
+            self.wait(deadline, "SUBACK", |s| s.suback.is_some())
+                .await?;
             let codes = self.suback.take().unwrap_or_default();
             self.check_suback(&codes)?;
         }
@@ -320,15 +324,13 @@ impl Session<'_> {
             let json = matches!(publish.payload, Payload::Json);
             let payload = match input {
                 Input::Lines(lines) => {
-                    if let Wait::Signal(s) = self.publish_lines(&topic, json, lines).await? {
-                        return self.on_signal(s).await;
-                    }
+                    self.publish_lines(&topic, json, lines).await?;
                     None
                 }
                 Input::Whole(read) => {
                     let data = tokio::select! {
                         r = read => r.context("reading standard input")?.context("reading standard input")?,
-                        s = self.signals.next() => return self.on_signal(s).await,
+                        s = self.signals.next() => return Err(Signalled(s).into()),
                     };
                     crate::config::check_payload_size(&topic, self.cfg.qos, data.len())?;
                     Some(Bytes::from(data))
@@ -339,24 +341,16 @@ impl Session<'_> {
                 },
             };
             if let Some(payload) = payload {
-                if let Wait::Signal(s) = self.send(self.out_message(&topic, payload)).await? {
-                    return self.on_signal(s).await;
-                }
+                self.send(self.out_message(&topic, payload)).await?;
                 let deadline = Deadline::after_timeout(self.cfg);
-                if let Wait::Signal(s) = self
-                    .wait(deadline, self.ack_name(), Self::all_acked)
-                    .await?
-                {
-                    return self.on_signal(s).await;
-                }
+                self.wait(deadline, self.ack_name(), Self::all_acked)
+                    .await?;
             }
         }
 
         if self.cfg.publish.is_none() && self.cfg.subscribe.is_empty() {
             let deadline = Deadline::after_timeout(self.cfg);
-            if let Wait::Signal(s) = self.wait(deadline, "PINGRESP", |s| s.pong).await? {
-                return self.on_signal(s).await;
-            }
+            self.wait(deadline, "PINGRESP", |s| s.pong).await?;
         }
 
         if !self.cfg.subscribe.is_empty() {
@@ -367,17 +361,11 @@ impl Session<'_> {
             let retained_only = self.cfg.retained == Retained::Only;
             let what = if retained_only { "PINGRESP" } else { "message" };
             let end = move |s: &Self| s.stop_printing || (retained_only && s.pong);
-            if let Wait::Signal(s) = self.wait(deadline, what, end).await? {
-                return self.on_signal(s).await;
-            }
+            self.wait(deadline, what, end).await?;
             // Retained messages being cleared must be confirmed too.
             let deadline = Deadline::after_timeout(self.cfg);
-            if let Wait::Signal(s) = self
-                .wait(deadline, self.ack_name(), Self::all_acked)
-                .await?
-            {
-                return self.on_signal(s).await;
-            }
+            self.wait(deadline, self.ack_name(), Self::all_acked)
+                .await?;
         }
 
         self.disconnect().await?;
@@ -417,7 +405,7 @@ impl Session<'_> {
 
     /// Queues one publish. When rumqttc's queue is full (the in-flight window waits for
     /// acknowledgements) this waits, handling signals, for at most --timeout.
-    async fn send(&mut self, m: Out) -> Result<Wait> {
+    async fn send(&mut self, m: Out) -> Result<()> {
         let result = {
             let publish = self.client.publish(
                 &m.topic,
@@ -432,7 +420,7 @@ impl Session<'_> {
                 tokio::select! {
                     biased;
                     r = &mut publish => break r,
-                    s = self.signals.next() => return Ok(Wait::Signal(s)),
+                    s = self.signals.next() => return Err(Signalled(s).into()),
                     _ = tokio::time::sleep(timeout) => {
                         // While the connection is being restored, the queue waits for it.
                         if !self.online.get() {
@@ -453,7 +441,7 @@ impl Session<'_> {
         }
         self.outbox.push(m);
         self.published += 1;
-        Ok(Wait::Done)
+        Ok(())
     }
 
     /// --lines: every line is a message, sent as it arrives; then every acknowledgement.
@@ -463,7 +451,7 @@ impl Session<'_> {
         topic: &Arc<str>,
         json: bool,
         mut lines: crate::publish::Lines,
-    ) -> Result<Wait> {
+    ) -> Result<()> {
         let mut number = 0u64;
         let mut bad_line = None;
         'read: loop {
@@ -474,12 +462,10 @@ impl Session<'_> {
                         Some(ev) => self.handle(ev)?,
                         None => return Err(anyhow::anyhow!("connection to {} ended", self.cfg.target)),
                     }
-                    if let Wait::Signal(s) = self.resync().await? {
-                        return Ok(Wait::Signal(s));
-                    }
+                    self.resync().await?;
                     continue;
                 }
-                s = self.signals.next() => return Ok(Wait::Signal(s)),
+                s = self.signals.next() => return Err(Signalled(s).into()),
             };
             let batch = match batch {
                 None => break,
@@ -509,23 +495,21 @@ impl Session<'_> {
                     bad_line = Some(format!("line {number}: {e}"));
                     break 'read;
                 }
-                if let Wait::Signal(s) = self.send(message).await? {
-                    return Ok(Wait::Signal(s));
-                }
+                self.send(message).await?;
             }
             while let Ok(ev) = self.rx.try_recv() {
                 self.handle(ev)?;
             }
-            if let Wait::Signal(s) = self.resync().await? {
-                return Ok(Wait::Signal(s));
-            }
+            self.resync().await?;
         }
         let deadline = Deadline::after_timeout(self.cfg);
         let name = self.ack_name();
-        let acked = self
-            .wait(deadline, name, Self::all_acked)
+        self.wait(deadline, name, Self::all_acked)
             .await
             .map_err(|e| {
+                if e.is::<Signalled>() {
+                    return e;
+                }
                 let missing = self.outbox.len();
                 e.context(format!(
                     "{missing} of {} not confirmed",
@@ -538,7 +522,7 @@ impl Session<'_> {
                 "{why} ({} before it sent)",
                 messages(self.published)
             ))),
-            None => Ok(acked),
+            None => Ok(()),
         }
     }
 
@@ -572,7 +556,7 @@ impl Session<'_> {
         deadline: Deadline,
         what: &str,
         done: impl Fn(&Self) -> bool,
-    ) -> Result<Wait> {
+    ) -> Result<()> {
         let mut at = match deadline {
             Deadline::Never => None,
             Deadline::At(at) => Some(at),
@@ -581,7 +565,7 @@ impl Session<'_> {
         loop {
             if done(self) {
                 self.out.flush()?;
-                return Ok(Wait::Done);
+                return Ok(());
             }
             let ev = match self.rx.try_recv() {
                 Ok(ev) => ev,
@@ -599,7 +583,7 @@ impl Session<'_> {
                             Some(ev) => ev,
                             None => return Err(anyhow::anyhow!("connection to {} ended", self.cfg.target)),
                         },
-                        s = self.signals.next() => return Ok(Wait::Signal(s)),
+                        s = self.signals.next() => return Err(Signalled(s).into()),
                         _ = sleep => {
                             if !self.online.get() {
                                 if let Deadline::At(_) = deadline {
@@ -624,17 +608,13 @@ impl Session<'_> {
                 at = Some(Instant::now() + idle);
             }
             self.handle(ev)?;
-            if let Wait::Signal(s) = self.resync().await? {
-                return Ok(Wait::Signal(s));
-            }
+            self.resync().await?;
             while let Some(topic) = self.to_clear.pop() {
                 let clear = Out {
                     retain: true,
                     ..self.out_message(&Arc::from(topic), Bytes::new())
                 };
-                if let Wait::Signal(s) = self.send(clear).await? {
-                    return Ok(Wait::Signal(s));
-                }
+                self.send(clear).await?;
             }
         }
     }
@@ -703,10 +683,9 @@ impl Session<'_> {
         let deadline = Deadline::after_timeout(self.cfg);
         loop {
             match self.wait(deadline, "DISCONNECT", |s| s.disconnected).await {
-                Ok(Wait::Done) => return Ok(()),
                 // A signal during the goodbye changes nothing; a second one exits at once.
-                Ok(Wait::Signal(_)) => continue,
-                Err(e) => return Err(e),
+                Err(e) if e.is::<Signalled>() => continue,
+                other => return other,
             }
         }
     }
@@ -726,9 +705,9 @@ impl Session<'_> {
 
     /// After a reconnect to a broker that kept no session: subscribe again and publish again
     /// every message not confirmed (as new packets: the old packet ids died with the session).
-    async fn resync(&mut self) -> Result<Wait> {
+    async fn resync(&mut self) -> Result<()> {
         if !std::mem::take(&mut self.resync) {
-            return Ok(Wait::Done);
+            return Ok(());
         }
         if !self.cfg.subscribe.is_empty()
             && self
@@ -743,15 +722,13 @@ impl Session<'_> {
         self.published -= again.len() as u64;
         let count = again.len();
         for m in again {
-            if let Wait::Signal(s) = self.send(m).await? {
-                return Ok(Wait::Signal(s));
-            }
+            self.send(m).await?;
         }
         if count > 0 {
             self.log
                 .packet(format_args!("published {} again", messages(count as u64)));
         }
-        Ok(Wait::Done)
+        Ok(())
     }
 
     /// The event loop has ended: its reason is waiting in the channel.

@@ -9,7 +9,7 @@ use anyhow::Result;
 use bytes::Bytes;
 use tokio::time::Instant;
 
-use super::{Deadline, Session, Wait};
+use super::{Deadline, Session};
 use crate::config::Probe;
 use crate::exit::Status;
 
@@ -31,12 +31,8 @@ impl Session<'_> {
             return Err(self.closed());
         }
         let deadline = Deadline::after_timeout(self.cfg);
-        if let Wait::Signal(s) = self
-            .wait(deadline, "SUBACK", |s| s.suback.is_some())
-            .await?
-        {
-            return self.on_signal(s).await;
-        }
+        self.wait(deadline, "SUBACK", |s| s.suback.is_some())
+            .await?;
         if let Some(Err(reason)) = self
             .suback
             .take()
@@ -57,14 +53,10 @@ impl Session<'_> {
             self.probe_payload = Some(payload.clone());
             let sent = Instant::now();
             let message = self.out_message(&topic, payload);
-            if let Wait::Signal(s) = self.send(message).await? {
-                return self.on_signal(s).await;
-            }
+            self.send(message).await?;
             let deadline = Deadline::after_timeout(self.cfg);
             let back = |s: &Self| s.probe_payload.is_none() && s.all_acked();
-            if let Wait::Signal(s) = self.wait(deadline, "probe message", back).await? {
-                return self.on_signal(s).await;
-            }
+            self.wait(deadline, "probe message", back).await?;
             round_trips.push(sent.elapsed());
         }
         self.disconnect().await?;

@@ -255,10 +255,10 @@ pub async fn start(
         } else {
             "clean session"
         },
-        if cfg.credentials.is_some() {
-            ", with user name and password"
-        } else {
-            ""
+        match &cfg.credentials {
+            Some((_, pass)) if !pass.is_empty() => ", with user name and password",
+            Some(_) => ", with user name",
+            None => "",
         },
         if cfg.will.is_some() {
             ", with will"
@@ -789,6 +789,9 @@ fn error_v5(e: mq5::ConnectionError, target: &str) -> anyhow::Error {
         E::Tls(e) => tls_error(&e, target),
         E::Io(e) => io_error(e, target),
         E::MqttState(mq5::StateError::Io(e)) => io_lost(e, target),
+        E::MqttState(mq5::StateError::Deserialization(mq5::mqttbytes::Error::Io(e))) => {
+            io_lost(e, target)
+        }
         E::MqttState(mq5::StateError::ConnectionAborted) => {
             anyhow::anyhow!("connection to {target} lost: closed by the broker")
         }
@@ -802,6 +805,7 @@ fn error_v5(e: mq5::ConnectionError, target: &str) -> anyhow::Error {
 
 fn state_error(e: mq4::StateError, target: &str) -> anyhow::Error {
     match e {
+        mq4::StateError::Deserialization(mq4::mqttbytes::Error::Io(e)) => io_lost(e, target),
         mq4::StateError::ConnectionAborted => {
             anyhow::anyhow!("connection to {target} lost: closed by the broker")
         }
@@ -815,8 +819,32 @@ fn no_pingresp(target: &str) -> anyhow::Error {
     anyhow::anyhow!("connection to {target} lost: no PINGRESP within the keep-alive interval")
 }
 
+/// The connection failed after CONNECT went out: TLS alerts about the client certificate
+/// arrive here under TLS 1.3, and a reset usually means the wrong port or protocol.
 fn io_lost(e: io::Error, target: &str) -> anyhow::Error {
-    anyhow::anyhow!("connection to {target} lost: {e}")
+    if let Some(r) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        return anyhow::anyhow!("TLS with {target}: {}", crate::tls::describe(r));
+    }
+    match e.kind() {
+        io::ErrorKind::ConnectionReset => anyhow::anyhow!(
+            "connection to {target} lost: reset by the broker (wrong port, or TLS expected?)"
+        ),
+        io::ErrorKind::UnexpectedEof => {
+            anyhow::anyhow!("connection to {target} lost: closed by the broker")
+        }
+        _ => anyhow::anyhow!("connection to {target} lost: {}", strip_os_error(&e)),
+    }
+}
+
+/// "Broken pipe (os error 32)" → "broken pipe".
+fn strip_os_error(e: &io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 fn tls_error(e: &mq4::TlsError, target: &str) -> anyhow::Error {
@@ -840,10 +868,13 @@ fn io_error(e: io::Error, target: &str) -> anyhow::Error {
             anyhow::anyhow!("connect to {target}: connection refused (nothing listening?)")
         }
         io::ErrorKind::NotFound => anyhow::anyhow!("connect to {target}: no such socket"),
-        io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset => {
+        io::ErrorKind::ConnectionReset => anyhow::anyhow!(
+            "connect to {target}: reset by the broker (wrong port, or TLS not expected?)"
+        ),
+        io::ErrorKind::UnexpectedEof => {
             anyhow::anyhow!("connect to {target}: connection closed by the broker")
         }
-        _ => anyhow::anyhow!("connect to {target}: {e}"),
+        _ => anyhow::anyhow!("connect to {target}: {}", strip_os_error(&e)),
     }
 }
 

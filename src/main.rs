@@ -6,17 +6,33 @@ use clap::Parser;
 use mqttc::cli::Cli;
 use mqttc::exit::{status_of, Status};
 
+/// clap's first paragraph as one line, less its "error: " prefix.
+fn usage_line(err: &clap::Error) -> String {
+    let text = err.render().to_string();
+    let paragraph: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let line = paragraph.join(" ");
+    line.strip_prefix("error: ").unwrap_or(&line).to_owned()
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => {
-            // clap prints --help and --version itself; every real usage error exits 2.
+        Err(err) if !err.use_stderr() => {
+            // --help and --version
             let _ = err.print();
-            return ExitCode::from(if err.use_stderr() {
-                Status::Usage.code()
-            } else {
-                0
-            });
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            // Like every other error: one line, and none with --quiet (clap has not parsed it,
+            // so look for it in the raw arguments).
+            if !std::env::args_os().any(|a| a == "--quiet") {
+                eprintln!("mqttc: {} (see mqttc --help)", usage_line(&err));
+            }
+            return ExitCode::from(Status::Usage.code());
         }
     };
     let quiet = cli.quiet;

@@ -692,15 +692,28 @@ impl Session<'_> {
 
     /// A filter the broker refused is an error naming it.
     fn check_suback(&self, codes: &[Result<u8, String>]) -> Result<()> {
-        for (filter, code) in self.cfg.subscribe.iter().zip(codes) {
-            if let Err(reason) = code {
-                return Err(anyhow::anyhow!(
-                    "subscription to {filter:?} refused by {}: {reason}",
-                    self.cfg.target
-                ));
-            }
+        let refused: Vec<String> = self
+            .cfg
+            .subscribe
+            .iter()
+            .zip(codes)
+            .filter_map(|(filter, code)| {
+                code.as_ref().err().map(|why| format!("{filter:?} ({why})"))
+            })
+            .collect();
+        if refused.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let what = if refused.len() == 1 {
+            "subscription to"
+        } else {
+            "subscriptions to"
+        };
+        Err(anyhow::anyhow!(
+            "{what} {} refused by {}",
+            refused.join(", "),
+            self.cfg.target
+        ))
     }
 
     /// After a reconnect to a broker that kept no session: subscribe again and publish again

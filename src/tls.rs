@@ -42,7 +42,7 @@ pub fn client_config(opts: &TlsOptions<'_>) -> Result<ClientConfig> {
         // missing system store only leaves --ca to trust.
         roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
         if let Some(ca) = opts.ca {
-            let certs = read_certs(ca)?;
+            let certs = read_certs("--ca", ca)?;
             let (added, _) = roots.add_parsable_certificates(certs);
             if added == 0 {
                 return Err(Failure::usage(format!(
@@ -71,7 +71,7 @@ pub fn client_config(opts: &TlsOptions<'_>) -> Result<ClientConfig> {
         .with_custom_certificate_verifier(verifier);
     match (opts.cert, opts.key) {
         (Some(cert), Some(key)) => {
-            let chain = read_certs(cert)?;
+            let chain = read_certs("--cert", cert)?;
             let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| {
                 Failure::usage(format!(
                     "--key {}: {}",
@@ -91,10 +91,10 @@ pub fn client_config(opts: &TlsOptions<'_>) -> Result<ClientConfig> {
     }
 }
 
-fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+fn read_certs(option: &str, path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     let what = |e: &rustls::pki_types::pem::Error| {
         Failure::usage(format!(
-            "{}: {}",
+            "{option} {}: {}",
             path.display(),
             pem_problem(e, "certificate")
         ))
@@ -105,7 +105,7 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
         .map_err(|e| what(&e))?;
     if certs.is_empty() {
         return Err(Failure::usage(format!(
-            "{}: no PEM certificate in the file",
+            "{option} {}: no PEM certificate in the file",
             path.display()
         )));
     }
@@ -258,7 +258,7 @@ mod tests {
         };
         let err = client_config(&opts).unwrap_err();
         assert_eq!(crate::exit::status_of(&err), crate::exit::Status::Usage);
-        assert_eq!(err.to_string(), "/nonexistent/ca.pem: no such file");
+        assert_eq!(err.to_string(), "--ca /nonexistent/ca.pem: no such file");
     }
 
     #[test]
@@ -274,7 +274,7 @@ mod tests {
         let err = client_config(&opts).unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!("{}: no PEM certificate in the file", file.display())
+            format!("--ca {}: no PEM certificate in the file", file.display())
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -35,6 +35,11 @@ fn check(s: &str, filter: bool) -> Result<(), String> {
     if s.contains('\0') {
         return fail("contains a NUL character");
     }
+    // MQTT says topics SHOULD NOT hold control characters, and brokers such as mosquitto
+    // drop the connection over them: refuse them here, with a clear message, instead.
+    if s.chars().any(char::is_control) {
+        return fail("contains a control character");
+    }
     if !filter {
         if s.contains(['+', '#']) {
             return fail("wildcards + and # are not allowed in a topic name");
@@ -130,6 +135,14 @@ mod tests {
                 r##"invalid topic "a\0b": contains a NUL character"##,
             ),
             ("\0", r##"invalid topic "\0": contains a NUL character"##),
+            (
+                "a\tb",
+                r##"invalid topic "a\tb": contains a control character"##,
+            ),
+            (
+                "a\u{85}b",
+                r##"invalid topic "a\u{85}b": contains a control character"##,
+            ),
             (
                 "a/+",
                 r##"invalid topic "a/+": wildcards + and # are not allowed in a topic name"##,

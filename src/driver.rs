@@ -533,7 +533,7 @@ impl EventLoop for V4Loop {
     }
 
     async fn step(&mut self, link: &Link) -> Result<Step> {
-        use mq4::{Event, Incoming, Outgoing};
+        use mq4::{Event, Incoming};
         let log = link.log;
         let event = self.0.poll().await.map_err(|e| error_v4(e, &link.target))?;
         Ok(match event {
@@ -588,15 +588,7 @@ impl EventLoop for V4Loop {
                 ));
                 Step::Skip
             }
-            Event::Outgoing(Outgoing::Publish(pkid)) => {
-                log.packet(format_args!("sent PUBLISH packet id {pkid}"));
-                Step::Ev(Ev::Sent(pkid))
-            }
-            Event::Outgoing(Outgoing::Disconnect) => Step::End,
-            Event::Outgoing(other) => {
-                log.packet(format_args!("sent {}", packet_name(&format!("{other:?}"))));
-                Step::Skip
-            }
+            Event::Outgoing(o) => outgoing(log, o),
         })
     }
 }
@@ -613,7 +605,6 @@ impl EventLoop for V5Loop {
     }
 
     async fn step(&mut self, link: &Link) -> Result<Step> {
-        use mq4::Outgoing;
         use mq5::{Event, Incoming};
         let log = link.log;
         let event = self.0.poll().await.map_err(|e| error_v5(e, &link.target))?;
@@ -691,16 +682,23 @@ impl EventLoop for V5Loop {
                 ));
                 Step::Skip
             }
-            Event::Outgoing(Outgoing::Publish(pkid)) => {
-                log.packet(format_args!("sent PUBLISH packet id {pkid}"));
-                Step::Ev(Ev::Sent(pkid))
-            }
-            Event::Outgoing(Outgoing::Disconnect) => Step::End,
-            Event::Outgoing(other) => {
-                log.packet(format_args!("sent {}", packet_name(&format!("{other:?}"))));
-                Step::Skip
-            }
+            Event::Outgoing(o) => outgoing(log, o),
         })
+    }
+}
+
+/// Both protocol versions report what went out with the same type.
+fn outgoing(log: Log, o: mq4::Outgoing) -> Step {
+    match o {
+        mq4::Outgoing::Publish(pkid) => {
+            log.packet(format_args!("sent PUBLISH packet id {pkid}"));
+            Step::Ev(Ev::Sent(pkid))
+        }
+        mq4::Outgoing::Disconnect => Step::End,
+        other => {
+            log.packet(format_args!("sent {}", packet_name(&format!("{other:?}"))));
+            Step::Skip
+        }
     }
 }
 

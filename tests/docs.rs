@@ -18,6 +18,11 @@ use clap_complete::{Generator, Shell};
 use mqttc::config::{ENV_ADDRESS, ENV_PASSWORD};
 use mqttc::exit::Status;
 
+#[path = "support/examples.rs"]
+mod examples_support;
+
+use examples_support::{man_examples, unescape};
+
 const REGENERATE: &str = "MQTTC_REGENERATE";
 const HOW_TO_REGENERATE: &str = "run MQTTC_REGENERATE=1 cargo test --test docs";
 
@@ -658,55 +663,6 @@ fn readme_blocks_are_current() {
 }
 
 // ── The man page's content ──────────────────────────────────────────────────
-
-/// The EXAMPLES of a man page as a user would type them: for each line of a `.nf` block, the
-/// text since the paragraph began (joined into one line) and the command, unescaped.
-fn man_examples(page: &str) -> Vec<(String, String)> {
-    let section = page
-        .split("\n.SH ")
-        .find(|s| s.starts_with("EXAMPLES\n"))
-        .expect("an EXAMPLES section");
-    let mut examples = Vec::new();
-    let mut what: Vec<&str> = Vec::new();
-    let mut fill = true;
-    for line in section.lines().skip(1) {
-        match line {
-            ".nf" => fill = false,
-            ".fi" => fill = true,
-            ".PP" | ".P" | ".LP" => what.clear(),
-            _ if line.starts_with('.') => {}
-            _ if fill => what.push(line),
-            _ => examples.push((unescape(&what.join(" ")), unescape(line))),
-        }
-    }
-    examples
-}
-
-/// Undoes [`esc`] (and the `\\` clap_mangen writes for a backslash).
-fn unescape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    'outer: while let Some(i) = rest.find('\\') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        for (escape, plain) in [
-            (r"\*(Aq", "'"),
-            (r"\-", "-"),
-            (r"\e", "\\"),
-            (r"\\", "\\"),
-            (r"\&", ""),
-        ] {
-            if let Some(after) = rest.strip_prefix(escape) {
-                out.push_str(plain);
-                rest = after;
-                continue 'outer;
-            }
-        }
-        panic!("unexpected roff escape in {text:?}");
-    }
-    out.push_str(rest);
-    out
-}
 
 #[test]
 fn examples_come_back_out_of_the_page() {

@@ -89,6 +89,19 @@ const EXAMPLES: &[Example] = &[
         command: "mqttc -s '#' --retained-only --topic --prefix ' ' localhost",
     },
     Example {
+        what: "Clear the retained messages below sensors/ (each one printed, then removed by an \
+               empty retained message):",
+        command: "mqttc -s 'sensors/#' --retained-only --remove-retained --topic --prefix ' ' \
+                  localhost",
+    },
+    Example {
+        what: "Publish to several topics in one run, one JSON record per line (the format -o json \
+               prints, so a capture replays unchanged):",
+        command: "printf '%s\\n' '{\"topic\":\"lights/hall\",\"payload\":\"on\"}' \
+                  '{\"topic\":\"lights/door\",\"payload\":\"off\",\"qos\":1,\"retain\":true}' \
+                  | mqttc --input json localhost",
+    },
+    Example {
         what: "Check the broker end to end: publish a message and print it when it comes back \
                (the subscription is confirmed before the message goes out):",
         command: "mqttc -s greetings -C 1 -p greetings -m hello localhost",

@@ -302,6 +302,22 @@ const EXPECTATIONS: &[Expect] = &[
         ..RUNS
     },
     Expect {
+        example: "mqttc -s 'sensors/#' --retained-only --remove-retained --topic --prefix ' ' \
+                  localhost",
+        retained_before: &[("sensors/t1", "21.5"), ("sensors/t2", "19.0")],
+        stdout: "sensors/t1 21.5\nsensors/t2 19.0\n",
+        published: &[("sensors/t1", "", 0), ("sensors/t2", "", 0)],
+        ..RUNS
+    },
+    Expect {
+        example: "printf '%s\\n' '{\"topic\":\"lights/hall\",\"payload\":\"on\"}' \
+                  '{\"topic\":\"lights/door\",\"payload\":\"off\",\"qos\":1,\"retain\":true}' \
+                  | mqttc --input json localhost",
+        published: &[("lights/hall", "on", 0), ("lights/door", "off", 1)],
+        retained_after: &[("lights/door", "off")],
+        ..RUNS
+    },
+    Expect {
         example: "mqttc -s greetings -C 1 -p greetings -m hello localhost",
         stdout: "hello\n",
         published: &[("greetings", "hello", 0)],

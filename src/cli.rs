@@ -208,7 +208,6 @@ input once every QoS 1/2 message is acknowledged; exit 1 if any was not."
         value_enum,
         default_value = "raw",
         hide_possible_values = true,
-        conflicts_with_all = ["message", "file", "lines"],
         help_heading = "Operations",
         long_help = "How standard input is read for publishing: raw (the payload itself: all of \
 it, or one message per line with --lines) or json: one JSON object per line, \
@@ -239,7 +238,7 @@ PUBACK or PUBCOMP; without it within --timeout the run exits 1."
     pub qos: Qos,
 
     /// Ask the broker to retain the published message
-    #[arg(short = 'r', long, requires = "publish", help_heading = "Operations")]
+    #[arg(short = 'r', long, help_heading = "Operations")]
     pub retain: bool,
 
     /// Exit 0 after N messages have been printed

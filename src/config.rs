@@ -241,6 +241,21 @@ pub fn from_cli(cli: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Config
         check_filter(filter).map_err(Failure::usage)?;
     }
 
+    if cli.input == InputFormat::Json {
+        let source = [
+            ("--message", cli.message.is_some()),
+            ("--file", cli.file.is_some()),
+            ("--lines", cli.lines),
+        ];
+        if let Some((flag, _)) = source.into_iter().find(|(_, set)| *set) {
+            return Err(Failure::usage(format!(
+                "{flag} cannot be used with --input json: each line of standard input is a record"
+            )));
+        }
+    }
+    if cli.retain && cli.publish.is_none() && cli.input != InputFormat::Json {
+        return Err(Failure::usage("--retain needs --publish or --input json"));
+    }
     let publish = match (cli.publish, cli.input) {
         (topic, InputFormat::Json) => {
             if let Some(topic) = &topic {

@@ -35,8 +35,27 @@ const MAX_PACKET: usize = crate::config::MAX_REMAINING_LENGTH + 5;
 /// line publisher holds in memory.
 const REQUEST_QUEUE: usize = 256;
 
-/// QoS 1/2 publishes awaiting acknowledgement at once: enough to keep the broker busy.
+/// QoS 1/2 publishes awaiting acknowledgement at once: enough to keep the broker busy. Under
+/// MQTT 5 the broker's Receive Maximum lowers it.
 const INFLIGHT: u16 = 1000;
+
+/// MQTT 3.1.1 has no Receive Maximum, and a broker may hold only so many incoming QoS 2
+/// messages before PUBREL: mosquitto answers the 21st with a PUBREC that 3.1.1 cannot mark as
+/// a refusal, and drops the message. 20 is mosquitto's default and libmosquitto's window.
+const INFLIGHT_V311_QOS2: u16 = 20;
+
+fn inflight_v311(cfg: &Config) -> u16 {
+    let may_publish_qos2 = cfg.qos == Qos::ExactlyOnce
+        || matches!(
+            cfg.publish.as_ref().map(|p| &p.payload),
+            Some(crate::config::Payload::Json)
+        );
+    if may_publish_qos2 {
+        INFLIGHT_V311_QOS2
+    } else {
+        INFLIGHT
+    }
+}
 
 /// Messages in a row that make a flood, and the pause that lets a flood gather (see `drive`).
 const FLOOD: u32 = 64;
@@ -278,7 +297,7 @@ pub async fn start(
             o.set_keep_alive(keep_alive);
             o.set_max_packet_size(MAX_PACKET, MAX_PACKET);
             o.set_clean_session(!cfg.session);
-            o.set_inflight(INFLIGHT);
+            o.set_inflight(inflight_v311(cfg));
             o.set_transport(transport);
             if let Some((user, pass)) = &cfg.credentials {
                 o.set_credentials(user.clone(), pass.clone());
@@ -826,6 +845,16 @@ fn error_v5(e: mq5::ConnectionError, target: &str) -> anyhow::Error {
             anyhow::anyhow!("connection to {target} lost: closed by the broker")
         }
         E::MqttState(mq5::StateError::AwaitPingResp) => no_pingresp(target),
+        E::MqttState(mq5::StateError::ServerDisconnect {
+            reason_code,
+            reason_string,
+        }) => {
+            let reason = reason_name(&format!("{reason_code:?}"));
+            match reason_string {
+                Some(text) => anyhow::anyhow!("disconnected by {target}: {reason} ({text})"),
+                None => anyhow::anyhow!("disconnected by {target}: {reason}"),
+            }
+        }
         E::MqttState(e) => anyhow::anyhow!("connection to {target}: protocol error: {e}"),
         E::Timeout(_) => anyhow::anyhow!("connect to {target}: timed out"),
         E::NotConnAck(p) => anyhow::anyhow!("connect to {target}: expected CONNACK, got {p:?}"),

@@ -306,7 +306,7 @@ impl Session<'_> {
         if !self.cfg.subscribe.is_empty() {
             if self
                 .client
-                .subscribe(&self.cfg.subscribe, self.cfg.qos)
+                .subscribe(&self.cfg.subscribe, self.subscribe_qos())
                 .await
                 .is_err()
             {
@@ -388,6 +388,17 @@ impl Session<'_> {
             qos: self.cfg.qos,
             retain: self.cfg.retain,
             properties: None,
+        }
+    }
+
+    /// The QoS asked for in SUBSCRIBE. --retained-only asks for 0: the broker then sends every
+    /// retained message at once, before it answers the PINGREQ that marks their end; at QoS 1/2
+    /// it would hold back all but its in-flight window, and the PINGRESP would overtake them.
+    fn subscribe_qos(&self) -> Qos {
+        if self.cfg.retained == Retained::Only {
+            Qos::AtMostOnce
+        } else {
+            self.cfg.qos
         }
     }
 
@@ -725,7 +736,7 @@ impl Session<'_> {
         if !self.cfg.subscribe.is_empty()
             && self
                 .client
-                .subscribe(&self.cfg.subscribe, self.cfg.qos)
+                .subscribe(&self.cfg.subscribe, self.subscribe_qos())
                 .await
                 .is_err()
         {

@@ -55,8 +55,15 @@ impl Session<'_> {
             let message = self.out_message(&topic, payload);
             self.send(message).await?;
             let deadline = Deadline::after_timeout(self.cfg);
-            let back = |s: &Self| s.probe_payload.is_none() && s.all_acked();
+            let back = |s: &Self| (s.probe_payload.is_none() && s.all_acked()) || s.refused > 0;
             self.wait(deadline, "probe message", back).await?;
+            if let Some(reason) = &self.refusal {
+                return Err(anyhow::anyhow!(
+                    "probe message to {:?} refused by {}: {reason}",
+                    probe.topic,
+                    self.cfg.target
+                ));
+            }
             round_trips.push(sent.elapsed());
         }
         self.disconnect().await?;

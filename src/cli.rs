@@ -273,7 +273,9 @@ PUBACK or PUBCOMP; without it within --timeout the run exits 1."
         help_heading = "Operations",
         long_help = "Print the retained messages present at subscribe time, then exit 0. The end \
 of the retained messages is found with a PINGREQ sent after the SUBACK: the broker answers it \
-after it has queued the retained messages. Messages that are not retained are not printed."
+after it has queued the retained messages. The subscription is made at QoS 0 whatever --qos \
+says, so that no retained message is held back behind the broker's in-flight window. Messages \
+that are not retained are not printed."
     )]
     pub retained_only: bool,
 

@@ -51,6 +51,35 @@ fn websocket_explicit_paths() {
     assert_output(&out, 0, "", "");
 }
 
+#[test]
+fn websocket_over_tls() {
+    let b = Broker::start(BrokerOptions::new().websockets_tls());
+    let ca = b.ca_pem();
+    let ca = ca.to_str().unwrap();
+    // wss:// implies TLS; the certificate is for localhost and 127.0.0.1.
+    let addr = format!("wss://localhost:{}/mqtt", b.wss_port());
+    publish_and_subscribe_through(&b, &["--ca", ca, &addr], "wss-sub");
+    // --tls with ws:// is the same; without the CA the broker is not trusted.
+    let addr = format!("ws://127.0.0.1:{}", b.wss_port());
+    let out = run_mqttc(
+        &argv("--tls --ca", &[ca, "-m", "x", "-p", "tr/t", &addr]),
+        b"",
+    );
+    assert_output(&out, 0, "", "");
+    let out = run_mqttc(
+        &argv(
+            "-m x -p tr/t",
+            &[&format!("wss://localhost:{}", b.wss_port())],
+        ),
+        b"",
+    );
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stderr_str().starts_with("mqttc: ") && out.stderr_str().lines().count() == 1,
+        "{out:?}"
+    );
+}
+
 /// Starts a TCP server on loopback that reads one HTTP request head and closes the connection;
 /// returns its port and a receiver for the head.
 fn capture_http_request() -> (u16, mpsc::Receiver<String>) {

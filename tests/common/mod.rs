@@ -71,6 +71,7 @@ pub struct BrokerOptions {
     tls_client_cert: bool,
     unix_socket: bool,
     websockets: bool,
+    websockets_tls: bool,
     persistence: bool,
     extra: Vec<String>,
 }
@@ -127,6 +128,13 @@ impl BrokerOptions {
         self
     }
 
+    /// Adds an anonymous websockets listener with TLS ([`Broker::wss_port`]), on loopback like
+    /// [`BrokerOptions::websockets`], with the same server certificate as [`BrokerOptions::tls`].
+    pub fn websockets_tls(mut self) -> Self {
+        self.websockets_tls = true;
+        self
+    }
+
     /// Turns persistence on, stored in `DIR/persist/`. The state survives [`Broker::stop`] +
     /// [`Broker::restart`]; after [`Broker::kill`] it is lost (mosquitto saves on shutdown).
     pub fn persistence(mut self) -> Self {
@@ -153,6 +161,7 @@ struct Ports {
     tls: Option<u16>,
     tls_client_cert: Option<u16>,
     ws: Option<u16>,
+    wss: Option<u16>,
 }
 
 impl Ports {
@@ -162,6 +171,7 @@ impl Ports {
         v.extend(self.tls);
         v.extend(self.tls_client_cert);
         v.extend(self.ws);
+        v.extend(self.wss);
         v
     }
 }
@@ -281,6 +291,13 @@ impl Broker {
         self.ports
             .ws
             .expect("broker started without BrokerOptions::websockets()")
+    }
+
+    /// Port of the TLS websockets listener. Panics unless [`BrokerOptions::websockets_tls`].
+    pub fn wss_port(&self) -> u16 {
+        self.ports
+            .wss
+            .expect("broker started without BrokerOptions::websockets_tls()")
     }
 
     /// Path of the unix-socket listener. Panics unless [`BrokerOptions::unix_socket`] was set.
@@ -516,6 +533,11 @@ impl Broker {
                 "\nlistener {port} lo\nprotocol websockets\nallow_anonymous true\n"
             ));
         }
+        if let Some(port) = self.ports.wss {
+            c.push_str(&format!(
+                "\nlistener {port} lo\nprotocol websockets\nallow_anonymous true\n{tls_files}"
+            ));
+        }
         c
     }
 
@@ -682,7 +704,8 @@ fn pick_ports(opts: &BrokerOptions) -> Result<Ports, String> {
         + opts.password as usize
         + opts.tls as usize
         + opts.tls_client_cert as usize
-        + opts.websockets as usize;
+        + opts.websockets as usize
+        + opts.websockets_tls as usize;
     let mut set = handed_out().lock().unwrap_or_else(|e| e.into_inner());
     // Keep every listener bound until all ports are chosen, so they are distinct.
     let mut held = Vec::new();
@@ -711,6 +734,7 @@ fn pick_ports(opts: &BrokerOptions) -> Result<Ports, String> {
         tls: next(opts.tls),
         tls_client_cert: next(opts.tls_client_cert),
         ws: next(opts.websockets),
+        wss: next(opts.websockets_tls),
     })
 }
 

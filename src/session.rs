@@ -21,12 +21,12 @@ use tokio::time::Instant;
 
 use crate::cli::Qos;
 use crate::config::{Config, Payload, Retained};
-
-mod probe;
 use crate::driver::{Client, Ev, Inbound, Log, Pings};
 use crate::duration::format_duration;
 use crate::exit::{Failure, Status};
 use crate::outbox::{Out, Outbox};
+
+mod probe;
 
 pub async fn run(cfg: &Config) -> Result<Status> {
     let log = Log {
@@ -99,7 +99,9 @@ pub async fn run(cfg: &Config) -> Result<Status> {
             && status != Status::Interrupted
             && status != Status::Terminated
         {
-            let _ = session.disconnect().await;
+            // Briefly: the error has been waited for long enough already.
+            let goodbye = Instant::now() + cfg.timeout.min(Duration::from_millis(500));
+            let _ = session.disconnect_by(goodbye).await;
         }
     }
     driver.abort();
@@ -688,10 +690,23 @@ impl Session<'_> {
 
     /// Sends DISCONNECT and waits until it is written.
     async fn disconnect(&mut self) -> Result<()> {
-        if self.client.disconnect().await.is_err() {
-            return Err(self.closed());
+        self.disconnect_by(Instant::now() + self.cfg.timeout).await
+    }
+
+    async fn disconnect_by(&mut self, at: Instant) -> Result<()> {
+        // The request queue may be full behind a stalled connection: bounded too.
+        match tokio::time::timeout_at(at, self.client.disconnect()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(self.closed()),
+            Err(_) => {
+                return Err(anyhow::anyhow!(
+                    "could not send DISCONNECT to {} within {}",
+                    self.cfg.target,
+                    format_duration(self.cfg.timeout)
+                ))
+            }
         }
-        let deadline = Deadline::after_timeout(self.cfg);
+        let deadline = Deadline::At(at);
         loop {
             match self.wait(deadline, "DISCONNECT", |s| s.disconnected).await {
                 // A signal during the goodbye changes nothing; a second one exits at once.

@@ -121,8 +121,9 @@ fn redact(s: &str) -> String {
         Some(i) => s.split_at(i + 3),
         None => ("", s),
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
+    // Up to the last '@' anywhere: a password may itself hold '/', '?' or '#', and an
+    // address with credentials is refused anyway, so hiding too much costs nothing.
+    match rest.rfind('@') {
         Some(at) => format!("{prefix}***{}", &rest[at..]),
         None => s.to_string(),
     }

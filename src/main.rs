@@ -51,13 +51,16 @@ fn main() -> ExitCode {
                 .build()
                 .expect("building the tokio runtime");
             let local = tokio::task::LocalSet::new();
-            match runtime.block_on(local.run_until(mqttc::session::run(&cfg))) {
+            let status = match runtime.block_on(local.run_until(mqttc::session::run(&cfg))) {
                 Ok(status) => status,
                 Err(err) => report(err),
-            }
+            };
+            // Never drop the runtime: a blocking read of standard input may still be pending,
+            // and dropping would wait for it (the run is over; the process exits next).
+            std::mem::forget(local);
+            std::mem::forget(runtime);
+            status
         }
     };
-    // Exit without dropping the runtime: a blocking read of standard input may still be
-    // pending, and the runtime would wait for it.
     std::process::exit(status.code().into())
 }

@@ -164,10 +164,11 @@ impl Output {
         let r = match &self.format {
             Some(text) => text.write(&mut self.w, &m.topic, &m.payload),
             None => {
-                // rumqttc only hands over topics it decoded as UTF-8.
-                let topic = std::str::from_utf8(&m.topic).unwrap_or_default();
+                // MQTT topics are UTF-8; rumqttc's MQTT 5 decoder does not check, so a broken
+                // one is printed with U+FFFD rather than dropped.
+                let topic = String::from_utf8_lossy(&m.topic);
                 let record = crate::output::JsonMessage {
-                    topic,
+                    topic: &topic,
                     payload: &m.payload,
                     qos: m.qos,
                     retain: m.retain,
@@ -419,6 +420,24 @@ impl Session<'_> {
     /// Queues one publish. When rumqttc's queue is full (the in-flight window waits for
     /// acknowledgements) this waits, handling signals, for at most --timeout.
     async fn send(&mut self, m: Out) -> Result<()> {
+        // While --reconnect restores the connection nothing new enters rumqttc's queue, and
+        // after a reconnect without session the unconfirmed messages go again first: rumqttc
+        // reports publishes by packet id in queueing order only, so the outbox can match them
+        // only if what is queued during an outage is exactly what it resends.
+        while !self.online.get() || self.resync {
+            if self.resync {
+                Box::pin(self.resync()).await?;
+                continue;
+            }
+            let ev = tokio::select! {
+                ev = self.rx.recv() => ev,
+                s = self.signals.next() => return Err(Signalled(s).into()),
+            };
+            match ev {
+                Some(ev) => self.handle(ev)?,
+                None => return Err(anyhow::anyhow!("connection to {} ended", self.cfg.target)),
+            }
+        }
         let result = {
             let publish = self.client.publish(
                 &m.topic,
@@ -598,7 +617,8 @@ impl Session<'_> {
                         },
                         s = self.signals.next() => return Err(Signalled(s).into()),
                         _ = sleep => {
-                            if !self.online.get() {
+                            // Deadlines wait for a reconnect, but not after a signal.
+                            if !self.online.get() && self.signals.received.is_none() {
                                 if let Deadline::At(_) = deadline {
                                     at = Some(Instant::now() + self.cfg.timeout);
                                     continue;

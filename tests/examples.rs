@@ -391,6 +391,10 @@ const SKIPPED_LINES: &[(&str, &str)] = &[(
 /// not run mqttc (those need a row in [`EXPECTATIONS`], or [`SKIPPED_LINES`]).
 const SKIPPED_PROGRAMS: &[(&str, &str)] = &[
     (
+        "benches/run",
+        "the benchmark: minutes long, and it starts brokers of its own",
+    ),
+    (
         "cargo",
         "builds or tests this crate: `cargo test` is the suite this test is part of",
     ),

@@ -425,22 +425,16 @@ fn target(address: &str, net: Net, tls: bool) -> Result<(Target, bool)> {
         Net::Tcp6 => Family::V6,
         _ => Family::Any,
     };
-    Ok(match endpoint {
-        Endpoint::Tcp {
-            host,
-            port,
-            tls: url_tls,
-        } => {
-            let port = port.unwrap_or_else(|| address::default_port(tls || url_tls, false));
-            (Target::Tcp { host, port, family }, url_tls)
+    let url_tls = endpoint.is_tls();
+    let secure = tls || url_tls;
+    let target = match endpoint {
+        Endpoint::Tcp { host, port, .. } => {
+            let port = port.unwrap_or_else(|| address::default_port(secure, false));
+            Target::Tcp { host, port, family }
         }
         Endpoint::WebSocket {
-            host,
-            port,
-            path,
-            tls: url_tls,
+            host, port, path, ..
         } => {
-            let secure = tls || url_tls;
             let port = port.unwrap_or_else(|| address::default_port(secure, true));
             let scheme = if secure { "wss" } else { "ws" };
             let host = if host.contains(':') {
@@ -448,11 +442,13 @@ fn target(address: &str, net: Net, tls: bool) -> Result<(Target, bool)> {
             } else {
                 host
             };
-            let url = format!("{scheme}://{host}:{port}{path}");
-            (Target::WebSocket { url }, url_tls)
+            Target::WebSocket {
+                url: format!("{scheme}://{host}:{port}{path}"),
+            }
         }
-        Endpoint::Unix { path } => (Target::Unix { path }, false),
-    })
+        Endpoint::Unix { path } => Target::Unix { path },
+    };
+    Ok((target, url_tls))
 }
 
 /// Unique per run and within MQTT 3.1.1's 23 characters that every broker must accept.

@@ -789,19 +789,13 @@ fn reason_name(debug: &str) -> String {
 
 /// A connection failure of MQTT 3.1.1 as one line, with the exit status the contract gives it.
 fn error_v4(e: mq4::ConnectionError, target: &str) -> anyhow::Error {
-    use mq4::{ConnectReturnCode as C, ConnectionError as E};
+    use mq4::ConnectionError as E;
     match e {
         E::ConnectionRefused(code) => {
-            let (status, what) = match code {
-                C::RefusedProtocolVersion => {
-                    (Status::ProtocolVersion, "unacceptable protocol version")
-                }
-                C::BadClientId => (Status::IdentifierRejected, "identifier rejected"),
-                C::ServiceUnavailable => (Status::ServerUnavailable, "server unavailable"),
-                C::BadUserNamePassword => (Status::BadCredentials, "bad user name or password"),
-                C::NotAuthorized => (Status::NotAuthorized, "not authorized"),
-                C::Success => (Status::Operational, "success (sic)"),
-            };
+            // exit.rs holds the one table of return codes, statuses and meanings.
+            let status = Status::from_connack_v4(code as u8);
+            let what = status.meaning();
+            let what = what.strip_prefix("connection refused: ").unwrap_or(what);
             Failure::error(status, format!("connection refused by {target}: {what}"))
         }
         E::Tls(e) => tls_error(&e, target),

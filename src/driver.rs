@@ -11,7 +11,8 @@
 //! id of every publish as it goes out (`Sent`, in queueing order) and every final
 //! acknowledgement (`Acked`/`Refused`); the session matches them.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::io;
 use std::rc::Rc;
 use std::time::Duration;
@@ -21,19 +22,17 @@ use bytes::Bytes;
 use rumqttc::v5 as mq5;
 use rumqttc::v5::mqttbytes::v5 as p5;
 use rumqttc::{self as mq4, TlsConfiguration, Transport};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
+use tokio::time::Instant;
 
 use crate::cli::Qos;
 use crate::config::{Config, Family, Target, Version, V5};
 use crate::duration::format_duration;
 use crate::exit::{Failure, Status};
+use crate::outbox::{Out, Outbox, Resend};
 
 /// Bigger than any packet MQTT can carry, so rumqttc's 10 KiB default never applies.
 const MAX_PACKET: usize = crate::config::MAX_REMAINING_LENGTH + 5;
-
-/// Requests queued towards the event loop; with the in-flight window below it bounds what a
-/// line publisher holds in memory.
-const REQUEST_QUEUE: usize = 256;
 
 /// QoS 1/2 publishes awaiting acknowledgement at once: enough to keep the broker busy. Under
 /// MQTT 5 the broker's Receive Maximum lowers it.
@@ -79,10 +78,11 @@ pub enum Ev {
     /// Per filter: the granted QoS, or the broker's reason for refusing it.
     SubAck(Vec<Result<u8, String>>),
     Message(Inbound),
-    /// A publish went out with this packet id (0 for QoS 0).
-    Sent(u16),
-    /// The broker completed the publish with this packet id (PUBACK or PUBCOMP).
+    /// The broker completed the publish with this packet id (PUBACK or PUBCOMP); it has left
+    /// the outbox.
     Acked(u16),
+    /// Messages were written: QoS 0 ones have left the outbox, the others are in flight.
+    Written,
     /// The broker refused the publish with this packet id (MQTT 5 reason code).
     Refused(u16, String),
     PingResp,
@@ -126,13 +126,35 @@ pub struct Pings {
     pub after_suback: bool,
 }
 
-/// The request side of the connection.
-pub enum Client {
-    V4(mq4::AsyncClient),
-    V5(mq5::AsyncClient, Box<V5>),
+/// Work for the connection besides publishing.
+#[derive(Debug)]
+enum Control {
+    Subscribe(Vec<String>, Qos),
+    Ping,
+    Disconnect,
 }
 
-/// The event loop ended; the reason is in the event channel.
+/// What the session and the driver task share; both run on one thread (a `LocalSet`).
+struct Shared {
+    outbox: RefCell<Outbox>,
+    control: RefCell<VecDeque<Control>>,
+    /// The driver has work: a message or a request.
+    work: Notify,
+    /// The queue has room again, or the driver ended.
+    room: Notify,
+    ended: Cell<bool>,
+}
+
+/// Messages accepted but not yet written: with the in-flight window this bounds what a line
+/// publisher holds in memory.
+const QUEUE: usize = 1024;
+
+/// The session's side of the connection.
+pub struct Client {
+    shared: Rc<Shared>,
+}
+
+/// The driver has ended; the reason is in the event channel.
 #[derive(Debug)]
 pub struct Closed;
 
@@ -153,70 +175,44 @@ fn qos5(q: Qos) -> mq5::mqttbytes::QoS {
 }
 
 impl Client {
-    pub async fn subscribe(&self, filters: &[String], qos: Qos) -> Result<(), Closed> {
-        match self {
-            Client::V4(c) => c
-                .subscribe_many(
-                    filters
-                        .iter()
-                        .map(|f| mq4::SubscribeFilter::new(f.clone(), qos4(qos))),
-                )
-                .await
-                .map_err(|_| Closed),
-            Client::V5(c, v5) => {
-                let rule = match v5.retain_handling {
-                    0 => p5::RetainForwardRule::OnEverySubscribe,
-                    1 => p5::RetainForwardRule::OnNewSubscribe,
-                    _ => p5::RetainForwardRule::Never,
-                };
-                let filters = filters.iter().map(|f| p5::Filter {
-                    path: f.clone(),
-                    qos: qos5(qos),
-                    nolocal: v5.no_local,
-                    preserve_retain: v5.retain_as_published,
-                    retain_forward_rule: rule.clone(),
-                });
-                c.subscribe_many(filters).await.map_err(|_| Closed)
-            }
-        }
+    /// Every message accepted and not yet confirmed.
+    pub fn outbox(&self) -> std::cell::Ref<'_, Outbox> {
+        self.shared.outbox.borrow()
     }
 
-    pub async fn publish(
-        &self,
-        topic: &str,
-        qos: Qos,
-        retain: bool,
-        payload: Bytes,
-        properties: Option<p5::PublishProperties>,
-    ) -> Result<(), Closed> {
-        let queued = match self {
-            Client::V4(c) => c
-                .publish_bytes(topic, qos4(qos), retain, payload)
-                .await
-                .is_ok(),
-            Client::V5(c, v5) => match properties.as_ref().or(v5.publish_properties.as_ref()) {
-                None => c
-                    .publish_bytes(topic, qos5(qos), retain, payload)
-                    .await
-                    .is_ok(),
-                Some(p) => c
-                    .publish_bytes_with_properties(topic, qos5(qos), retain, payload, p.clone())
-                    .await
-                    .is_ok(),
-            },
-        };
-        if queued {
-            Ok(())
-        } else {
-            Err(Closed)
+    fn request(&self, c: Control) -> Result<(), Closed> {
+        if self.shared.ended.get() {
+            return Err(Closed);
+        }
+        self.shared.control.borrow_mut().push_back(c);
+        self.shared.work.notify_one();
+        Ok(())
+    }
+
+    pub async fn subscribe(&self, filters: &[String], qos: Qos) -> Result<(), Closed> {
+        self.request(Control::Subscribe(filters.to_vec(), qos))
+    }
+
+    /// Accepts one message into the outbox, waiting while the queue is full.
+    pub async fn publish(&self, m: Out) -> Result<(), Closed> {
+        loop {
+            if self.shared.ended.get() {
+                return Err(Closed);
+            }
+            {
+                let mut outbox = self.shared.outbox.borrow_mut();
+                if outbox.queued() < QUEUE {
+                    outbox.push(m);
+                    self.shared.work.notify_one();
+                    return Ok(());
+                }
+            }
+            self.shared.room.notified().await;
         }
     }
 
     pub async fn disconnect(&self) -> Result<(), Closed> {
-        match self {
-            Client::V4(c) => c.disconnect().await.map_err(|_| Closed),
-            Client::V5(c, _) => c.disconnect().await.map_err(|_| Closed),
-        }
+        self.request(Control::Disconnect)
     }
 }
 
@@ -262,6 +258,7 @@ pub async fn start(
         log,
         pings,
         timeout: cfg.timeout,
+        keep_alive,
         target: cfg.target.to_string(),
     };
 
@@ -291,13 +288,24 @@ pub async fn start(
         },
     ));
 
+    let shared = Rc::new(Shared {
+        outbox: RefCell::new(Outbox::default()),
+        control: RefCell::new(VecDeque::new()),
+        work: Notify::new(),
+        room: Notify::new(),
+        ended: Cell::new(false),
+    });
+    let client = Client {
+        shared: shared.clone(),
+    };
     match cfg.version {
         Version::V311 => {
+            let window = inflight_v311(cfg);
             let mut o = mq4::MqttOptions::new(cfg.client_id.clone(), host, port);
             o.set_keep_alive(keep_alive);
             o.set_max_packet_size(MAX_PACKET, MAX_PACKET);
             o.set_clean_session(!cfg.session);
-            o.set_inflight(inflight_v311(cfg));
+            o.set_inflight(window);
             o.set_transport(transport);
             if let Some((user, pass)) = &cfg.credentials {
                 o.set_credentials(user.clone(), pass.clone());
@@ -310,11 +318,12 @@ pub async fn start(
                     retain: w.retain,
                 });
             }
-            let (client, mut eventloop) = mq4::AsyncClient::new(o, REQUEST_QUEUE);
+            let mut eventloop = mq4::EventLoop::new(o, 1);
             eventloop.set_network_options(net);
+            let wire = V4Wire(eventloop);
             Ok((
-                Client::V4(client),
-                futures_either::Either::Left(drive(V4Loop(eventloop), link)),
+                client,
+                futures_either::Either::Left(drive(Conn::new(wire, shared, window), link)),
             ))
         }
         Version::V5 => {
@@ -344,10 +353,14 @@ pub async fn start(
                     properties: None,
                 });
             }
-            let (client, eventloop) = mq5::AsyncClient::new(o, REQUEST_QUEUE);
+            let wire = V5Wire {
+                el: mq5::EventLoop::new(o, 1),
+                v5: Box::new(v5),
+                online: false,
+            };
             Ok((
-                Client::V5(client, Box::new(v5)),
-                futures_either::Either::Right(drive(V5Loop(eventloop), link)),
+                client,
+                futures_either::Either::Right(drive(Conn::new(wire, shared, INFLIGHT), link)),
             ))
         }
     }
@@ -414,10 +427,11 @@ struct Link {
     log: Log,
     pings: Pings,
     timeout: Duration,
+    keep_alive: Duration,
     target: String,
 }
 
-/// One step of an event loop, version-neutral.
+/// One step of the connection, version-neutral.
 enum Step {
     ConnAck {
         session_present: bool,
@@ -425,20 +439,230 @@ enum Step {
     Ev(Ev),
     /// Logged, nothing for the session.
     Skip,
-    /// DISCONNECT is written: polling on would reconnect (rumqttc #447).
+    /// DISCONNECT is written.
     End,
 }
 
-/// The two rumqttc event loops behind one face.
-trait EventLoop {
-    async fn step(&mut self, link: &Link) -> Result<Step>;
-    fn queue_ping(&mut self);
-    /// Drops the connection and moves what is queued and unconfirmed into the pending list.
+/// One version of the protocol over rumqttc's pieces: its event loop connects (CONNECT,
+/// CONNACK); after that, mqttc's own loop (`Conn`) reads, writes and pings with rumqttc's
+/// state machine and codec, so that it can choose packet ids, mark resends DUP and write many
+/// messages with one system call.
+trait Wire {
+    fn online(&self) -> bool;
+    /// Whether mqttc sends the keep-alive pings (else rumqttc does).
+    fn pings(&self) -> bool;
+    /// Connects; the CONNACK's session-present flag and, under MQTT 5, Receive Maximum.
+    async fn connect(&mut self, link: &Link) -> Result<(bool, Option<u16>)>;
+    /// Reads what has arrived (at least one packet) into the state, then writes the answers.
+    async fn read(&mut self, link: &Link) -> Result<()>;
+    /// The next event the state holds, translated.
+    fn event(&mut self, link: &Link, shared: &Shared) -> Option<Result<Step>>;
+    /// Queues a PUBLISH for writing (pkid 0 at QoS 0).
+    async fn publish(&mut self, pkid: u16, m: Out, link: &Link) -> Result<()>;
+    async fn pubrel(&mut self, pkid: u16, link: &Link) -> Result<()>;
+    async fn control(&mut self, c: Control, link: &Link) -> Result<()>;
+    async fn flush(&mut self, link: &Link) -> Result<()>;
+    /// Drops the connection and forgets what rumqttc's state holds (the outbox has it all).
     fn clean(&mut self);
 }
 
-async fn drive(mut eventloop: impl EventLoop, link: Link) {
-    let first = tokio::time::timeout(link.timeout, eventloop.step(&link)).await;
+/// The connection after CONNACK: reads acknowledgements and messages, writes what the session
+/// queued (as many messages as the in-flight window allows, then one flush), pings.
+struct Conn<W> {
+    wire: W,
+    shared: Rc<Shared>,
+    /// QoS 1/2 messages in flight at most; also the highest packet id.
+    window: u16,
+    upper: u16,
+    next_ping: Option<Instant>,
+}
+
+/// The driver's end: the session's waits end with it.
+impl<W> Drop for Conn<W> {
+    fn drop(&mut self) {
+        self.shared.ended.set(true);
+        self.shared.room.notify_one();
+    }
+}
+
+impl<W: Wire> Conn<W> {
+    fn new(wire: W, shared: Rc<Shared>, window: u16) -> Self {
+        Conn {
+            wire,
+            shared,
+            window,
+            upper: window,
+            next_ping: None,
+        }
+    }
+
+    fn queue_ping(&mut self) {
+        self.shared.control.borrow_mut().push_back(Control::Ping);
+    }
+
+    fn has_work(&self) -> bool {
+        if !self.shared.control.borrow().is_empty() {
+            return true;
+        }
+        // The window refills once a worthwhile batch fits (an eighth of it, or all that is
+        // queued): refilling after every few acknowledgements costs a write, and a wake-up of
+        // the broker, per few messages. The messages in flight keep the broker busy meanwhile.
+        let outbox = self.shared.outbox.borrow();
+        let window = usize::from(self.window);
+        let room = window.saturating_sub(outbox.in_flight());
+        let queued = outbox.queued();
+        queued > 0 && room > 0 && room >= queued.min((window / 8).max(1))
+    }
+
+    fn clean(&mut self, link: &Link) {
+        // Events already taken in (acknowledgements above all) reach the session first.
+        while let Some(step) = self.wire.event(link, &self.shared) {
+            if let Ok(Step::Ev(ev)) = step {
+                let _ = link.tx.send(ev);
+            }
+        }
+        self.wire.clean();
+    }
+
+    async fn step(&mut self, link: &Link) -> Result<Step> {
+        if !self.wire.online() {
+            return self.connect(link).await;
+        }
+        loop {
+            if let Some(step) = self.wire.event(link, &self.shared) {
+                return step;
+            }
+            if self.has_work() {
+                let written = tokio::time::timeout(link.timeout, self.write(link))
+                    .await
+                    .map_err(|_| write_timeout(link))??;
+                if written > 0 {
+                    return Ok(Step::Ev(Ev::Written));
+                }
+                continue;
+            }
+            let ping = self.next_ping;
+            tokio::select! {
+                r = self.wire.read(link) => r?,
+                _ = self.shared.work.notified() => {}
+                _ = sleep_until_opt(ping), if ping.is_some() => {
+                    self.next_ping = ping.map(|at| at.max(Instant::now()) + link.keep_alive);
+                    self.queue_ping();
+                }
+            }
+        }
+    }
+
+    async fn connect(&mut self, link: &Link) -> Result<Step> {
+        let (session_present, receive_maximum) = self.wire.connect(link).await?;
+        if let Some(max) = receive_maximum {
+            self.window = max.clamp(1, self.upper);
+        }
+        self.next_ping = (self.wire.pings() && !link.keep_alive.is_zero())
+            .then(|| Instant::now() + link.keep_alive);
+        let resend = {
+            let mut outbox = self.shared.outbox.borrow_mut();
+            if session_present {
+                outbox.resume(Instant::now())
+            } else {
+                let count = outbox.requeue();
+                if count > 0 {
+                    link.log.packet(format_args!(
+                        "the broker kept no session: sending {count} unconfirmed again"
+                    ));
+                }
+                Vec::new()
+            }
+        };
+        if !resend.is_empty() {
+            link.log.packet(format_args!(
+                "the broker kept the session: sending {} unconfirmed again",
+                resend.len()
+            ));
+            let again = async {
+                for r in resend {
+                    match r {
+                        Resend::Publish(pkid, m) => self.wire.publish(pkid, m, link).await?,
+                        Resend::PubRel(pkid) => self.wire.pubrel(pkid, link).await?,
+                    }
+                }
+                self.wire.flush(link).await
+            };
+            tokio::time::timeout(link.timeout, again)
+                .await
+                .map_err(|_| write_timeout(link))??;
+        }
+        Ok(Step::ConnAck { session_present })
+    }
+
+    /// Writes the queued requests and as many messages as the window takes, then flushes once;
+    /// the number of messages written.
+    async fn write(&mut self, link: &Link) -> Result<usize> {
+        loop {
+            let next = self.shared.control.borrow_mut().pop_front();
+            match next {
+                Some(c) => self.wire.control(c, link).await?,
+                None => break,
+            }
+        }
+        let now = Instant::now();
+        let mut written = 0usize;
+        loop {
+            let (pkid, m) = {
+                let mut outbox = self.shared.outbox.borrow_mut();
+                if outbox.in_flight() >= usize::from(self.window) {
+                    break;
+                }
+                let Some(m) = outbox.pop() else { break };
+                if m.qos == Qos::AtMostOnce {
+                    (0, m)
+                } else {
+                    // In the outbox before it is written: a write that fails loses nothing.
+                    let pkid = outbox.next_pkid(self.window);
+                    outbox.sent(pkid, m.clone(), now);
+                    (pkid, m)
+                }
+            };
+            self.wire.publish(pkid, m, link).await?;
+            written += 1;
+        }
+        self.wire.flush(link).await?;
+        if written > 0 {
+            self.shared.room.notify_one();
+        }
+        Ok(written)
+    }
+}
+
+/// Rounds of `readb` after the first, at most, before writing again.
+const READ_MORE: usize = 100;
+
+/// The future's output if it is ready at once.
+async fn ready_now<F: std::future::Future>(f: F) -> Option<F::Output> {
+    tokio::select! {
+        biased;
+        r = f => Some(r),
+        _ = std::future::ready(()) => None,
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn write_timeout(link: &Link) -> anyhow::Error {
+    anyhow::anyhow!(
+        "connection to {} lost: could not write for {}",
+        link.target,
+        format_duration(link.timeout)
+    )
+}
+
+async fn drive<W: Wire>(mut conn: Conn<W>, link: Link) {
+    let first = tokio::time::timeout(link.timeout, conn.step(&link)).await;
     let connected = match first {
         Err(_) => Err(anyhow::anyhow!(
             "connect to {}: no CONNACK within {}",
@@ -463,30 +687,30 @@ async fn drive(mut eventloop: impl EventLoop, link: Link) {
     }
     let _ = link.tx.send(Ev::ConnAck);
     if link.pings.after_connack {
-        eventloop.queue_ping();
+        conn.queue_ping();
     }
     // Messages since the socket last ran dry.
     let mut burst = 0u32;
     loop {
-        let step = if link.coalesce && burst >= FLOOD {
+        let step = if link.coalesce && burst >= FLOOD && !conn.has_work() {
             // In a flood, a subscriber that reads the moment anything arrives makes the broker
             // send one small TCP segment per message, and both sides pay per segment. Pausing
             // for a moment once the socket is drained lets messages gather into large reads: on
             // 2 cores this took the subscriber from 0.75 to 0.17 CPU seconds per 200,000
             // messages and its rate to the raw-socket ceiling. A trickle never pauses.
-            // (Cancelling a pending step is safe here: a pure subscriber writes nothing but
-            // small acknowledgements, so the step can only be waiting to read.)
+            // (Cancelling the step is safe here: with nothing to write it can only be
+            // waiting to read, or for work.)
             tokio::select! {
                 biased;
-                step = eventloop.step(&link) => step,
+                step = conn.step(&link) => step,
                 _ = std::future::ready(()) => {
                     burst = 0;
                     tokio::time::sleep(FLOOD_PAUSE).await;
-                    eventloop.step(&link).await
+                    conn.step(&link).await
                 }
             }
         } else {
-            eventloop.step(&link).await
+            conn.step(&link).await
         };
         if let Ok(Step::Ev(Ev::Message(_))) = &step {
             burst += 1;
@@ -494,7 +718,7 @@ async fn drive(mut eventloop: impl EventLoop, link: Link) {
         match step {
             Ok(Step::Ev(ev)) => {
                 if let (Ev::SubAck(_), true) = (&ev, link.pings.after_suback) {
-                    eventloop.queue_ping();
+                    conn.queue_ping();
                 }
                 if link.tx.send(ev).is_err() {
                     return;
@@ -513,8 +737,9 @@ async fn drive(mut eventloop: impl EventLoop, link: Link) {
                 }
                 link.log.warn(format_args!("{e:#}; reconnecting"));
                 link.online.set(false);
+                conn.clean(&link);
                 let _ = link.tx.send(Ev::Lost);
-                match reconnect(&mut eventloop, &link).await {
+                match reconnect(&mut conn, &link).await {
                     Ok(session_present) => {
                         link.online.set(true);
                         link.log.warn(format_args!(
@@ -535,7 +760,7 @@ async fn drive(mut eventloop: impl EventLoop, link: Link) {
 
 /// Tries again and again, with exponential backoff and jitter, until a CONNACK comes; only a
 /// refusal (bad credentials and the like) gives up.
-async fn reconnect(eventloop: &mut impl EventLoop, link: &Link) -> Result<bool> {
+async fn reconnect<W: Wire>(conn: &mut Conn<W>, link: &Link) -> Result<bool> {
     let max = link.reconnect.unwrap_or(Duration::from_secs(30));
     let mut delay = Duration::from_millis(100).min(max);
     let mut seed = jitter_seed();
@@ -548,10 +773,8 @@ async fn reconnect(eventloop: &mut impl EventLoop, link: &Link) -> Result<bool> 
         link.log
             .packet(format_args!("reconnecting in {}", format_duration(pause)));
         tokio::time::sleep(pause).await;
-        // Publishes that entered rumqttc's queue after the loss join its pending list now, so
-        // that a broker without our session drops all of them and the session resends all.
-        eventloop.clean();
-        match tokio::time::timeout(link.timeout, eventloop.step(link)).await {
+        conn.clean(link);
+        match tokio::time::timeout(link.timeout, conn.step(link)).await {
             Ok(Ok(Step::ConnAck { session_present })) => return Ok(session_present),
             Ok(Ok(_)) => {}
             Ok(Err(e)) if crate::exit::status_of(&e) != Status::Operational => return Err(e),
@@ -569,28 +792,130 @@ fn jitter_seed() -> u64 {
     (nanos ^ u64::from(std::process::id())) | 1
 }
 
-struct V4Loop(mq4::EventLoop);
+/// Flushes rumqttc's write buffer, bounded by --timeout.
+macro_rules! flush_network {
+    ($network:expr, $link:expr, $err:expr) => {
+        match tokio::time::timeout($link.timeout, $network.flush()).await {
+            Ok(r) => r.map_err(|e| $err(e, &$link.target)),
+            Err(_) => Err(write_timeout($link)),
+        }
+    };
+}
 
-impl EventLoop for V4Loop {
+struct V4Wire(mq4::EventLoop);
+
+fn state_v4(e: mq4::StateError, target: &str) -> anyhow::Error {
+    error_v4(mq4::ConnectionError::MqttState(e), target)
+}
+
+impl V4Wire {
+    fn out(&mut self, request: mq4::Request, target: &str) -> Result<Option<mq4::Packet>> {
+        self.0
+            .state
+            .handle_outgoing_packet(request)
+            .map_err(|e| state_v4(e, target))
+    }
+
+    async fn send(&mut self, packet: Option<mq4::Packet>, target: &str) -> Result<()> {
+        if let (Some(p), Some(network)) = (packet, self.0.network.as_mut()) {
+            network.write(p).await.map_err(|e| state_v4(e, target))?;
+        }
+        Ok(())
+    }
+}
+
+impl Wire for V4Wire {
+    fn online(&self) -> bool {
+        self.0.network.is_some()
+    }
+
+    fn pings(&self) -> bool {
+        true
+    }
+
+    async fn connect(&mut self, link: &Link) -> Result<(bool, Option<u16>)> {
+        use mq4::{Event, Incoming};
+        match self.0.poll().await.map_err(|e| error_v4(e, &link.target))? {
+            Event::Incoming(Incoming::ConnAck(ack)) => Ok((ack.session_present, None)),
+            other => Err(anyhow::anyhow!(
+                "connect to {}: expected CONNACK, got {}",
+                link.target,
+                packet_name(&format!("{other:?}"))
+            )),
+        }
+    }
+
+    async fn read(&mut self, link: &Link) -> Result<()> {
+        let mq4::EventLoop { network, state, .. } = &mut self.0;
+        let network = network.as_mut().expect("online");
+        network
+            .readb(state)
+            .await
+            .map_err(|e| state_v4(e, &link.target))?;
+        // rumqttc takes 10 packets at a time; everything already received is taken before
+        // writing again, so that the in-flight window refills in large writes. (Dropping
+        // `readb` when its first read is pending loses nothing.)
+        for _ in 0..READ_MORE {
+            match ready_now(network.readb(state)).await {
+                Some(r) => r.map_err(|e| state_v4(e, &link.target))?,
+                None => break,
+            }
+        }
+        flush_network!(network, link, state_v4)
+    }
+
+    async fn publish(&mut self, pkid: u16, m: Out, link: &Link) -> Result<()> {
+        let mut p = mq4::Publish::from_bytes(&*m.topic, qos4(m.qos), m.payload);
+        p.retain = m.retain;
+        p.pkid = pkid;
+        p.dup = m.dup && pkid != 0;
+        let packet = self.out(mq4::Request::Publish(p), &link.target)?;
+        // The event says what the write says; the outbox knows it already.
+        if let Some(mq4::Event::Outgoing(mq4::Outgoing::Publish(id))) = self.0.state.events.back() {
+            link.log.packet(format_args!("sent PUBLISH packet id {id}"));
+            self.0.state.events.pop_back();
+        }
+        self.send(packet, &link.target).await
+    }
+
+    async fn pubrel(&mut self, pkid: u16, link: &Link) -> Result<()> {
+        let packet = self.out(mq4::Request::PubRel(mq4::PubRel::new(pkid)), &link.target)?;
+        self.send(packet, &link.target).await
+    }
+
+    async fn control(&mut self, c: Control, link: &Link) -> Result<()> {
+        let request = match c {
+            Control::Subscribe(filters, qos) => mq4::Request::Subscribe(mq4::Subscribe::new_many(
+                filters
+                    .into_iter()
+                    .map(|f| mq4::SubscribeFilter::new(f, qos4(qos))),
+            )),
+            Control::Ping => mq4::Request::PingReq(mq4::PingReq),
+            Control::Disconnect => mq4::Request::Disconnect(mq4::Disconnect),
+        };
+        let packet = self.out(request, &link.target)?;
+        self.send(packet, &link.target).await
+    }
+
+    async fn flush(&mut self, link: &Link) -> Result<()> {
+        match self.0.network.as_mut() {
+            Some(network) => flush_network!(network, link, state_v4),
+            None => Ok(()),
+        }
+    }
+
     fn clean(&mut self) {
         self.0.clean();
+        self.0.pending.clear();
+        self.0.state.events.clear();
+        self.0.state.collision = None;
     }
 
-    fn queue_ping(&mut self) {
-        // rumqttc has no ping request in its client API; its queue of pending requests takes one.
-        self.0
-            .pending
-            .push_back(mq4::Request::PingReq(mq4::PingReq));
-    }
-
-    async fn step(&mut self, link: &Link) -> Result<Step> {
+    fn event(&mut self, link: &Link, shared: &Shared) -> Option<Result<Step>> {
         use mq4::{Event, Incoming};
         let log = link.log;
-        let event = self.0.poll().await.map_err(|e| error_v4(e, &link.target))?;
-        Ok(match event {
-            Event::Incoming(Incoming::ConnAck(ack)) => Step::ConnAck {
-                session_present: ack.session_present,
-            },
+        let event = self.0.state.events.pop_front()?;
+        Some(Ok(match event {
             Event::Incoming(Incoming::Publish(p)) => {
                 log_publish(
                     log,
@@ -622,11 +947,16 @@ impl EventLoop for V4Loop {
             }
             Event::Incoming(Incoming::PubAck(ack)) => {
                 log.packet(format_args!("received PUBACK packet id {}", ack.pkid));
-                Step::Ev(Ev::Acked(ack.pkid))
+                acked(shared, ack.pkid)
+            }
+            Event::Incoming(Incoming::PubRec(rec)) => {
+                log.packet(format_args!("received PUBREC packet id {}", rec.pkid));
+                shared.outbox.borrow_mut().released(rec.pkid);
+                Step::Skip
             }
             Event::Incoming(Incoming::PubComp(ack)) => {
                 log.packet(format_args!("received PUBCOMP packet id {}", ack.pkid));
-                Step::Ev(Ev::Acked(ack.pkid))
+                acked(shared, ack.pkid)
             }
             Event::Incoming(Incoming::PingResp) => {
                 log.packet("received PINGRESP");
@@ -640,29 +970,138 @@ impl EventLoop for V4Loop {
                 Step::Skip
             }
             Event::Outgoing(o) => outgoing(log, o),
-        })
+        }))
     }
 }
 
-struct V5Loop(mq5::EventLoop);
+/// A final acknowledgement: the message leaves the outbox. The session hears of it when
+/// the outbox is empty (what it waits for); a message per acknowledgement would cost more
+/// than the acknowledgement itself.
+fn acked(shared: &Shared, pkid: u16) -> Step {
+    let mut outbox = shared.outbox.borrow_mut();
+    if outbox.done(pkid) && outbox.is_empty() {
+        Step::Ev(Ev::Acked(pkid))
+    } else {
+        Step::Skip
+    }
+}
 
-impl EventLoop for V5Loop {
+/// MQTT 5: rumqttc keeps this event loop's connection private, so its `poll()` does the
+/// reading, writing and pinging; mqttc hands it each request (packet ids chosen, DUP set) through
+/// its public queue of pending requests. One write per packet: the fast path is MQTT 3.1.1's.
+struct V5Wire {
+    el: mq5::EventLoop,
+    v5: Box<V5>,
+    online: bool,
+}
+
+impl Wire for V5Wire {
+    fn online(&self) -> bool {
+        self.online
+    }
+
+    fn pings(&self) -> bool {
+        false
+    }
+
+    async fn connect(&mut self, link: &Link) -> Result<(bool, Option<u16>)> {
+        use mq5::{Event, Incoming};
+        match self
+            .el
+            .poll()
+            .await
+            .map_err(|e| error_v5(e, &link.target))?
+        {
+            Event::Incoming(Incoming::ConnAck(ack)) => {
+                self.online = true;
+                Ok((
+                    ack.session_present,
+                    ack.properties.as_ref().and_then(|p| p.receive_max),
+                ))
+            }
+            other => Err(anyhow::anyhow!(
+                "connect to {}: expected CONNACK, got {}",
+                link.target,
+                packet_name(&format!("{other:?}"))
+            )),
+        }
+    }
+
+    async fn read(&mut self, link: &Link) -> Result<()> {
+        // Dropping this half-way (when new work arrives) is what rumqttc's own select does
+        // between its branches; a request it had taken but not written is still in the
+        // outbox, and goes again after the reconnect that a stalled socket leads to.
+        match self.el.poll().await {
+            Ok(event) => {
+                self.el.state.events.push_front(event);
+                Ok(())
+            }
+            Err(e) => {
+                self.online = false;
+                Err(error_v5(e, &link.target))
+            }
+        }
+    }
+
+    async fn publish(&mut self, pkid: u16, m: Out, _link: &Link) -> Result<()> {
+        let properties = m.properties.or_else(|| self.v5.publish_properties.clone());
+        let mut p = p5::Publish::new(&*m.topic, qos5(m.qos), m.payload, properties);
+        p.retain = m.retain;
+        p.pkid = pkid;
+        p.dup = m.dup && pkid != 0;
+        self.el.pending.push_back(mq5::Request::Publish(p));
+        Ok(())
+    }
+
+    async fn pubrel(&mut self, pkid: u16, _link: &Link) -> Result<()> {
+        self.el
+            .pending
+            .push_back(mq5::Request::PubRel(p5::PubRel::new(pkid, None)));
+        Ok(())
+    }
+
+    async fn control(&mut self, c: Control, _link: &Link) -> Result<()> {
+        let request = match c {
+            Control::Subscribe(filters, qos) => {
+                let v5 = &self.v5;
+                let rule = match v5.retain_handling {
+                    0 => p5::RetainForwardRule::OnEverySubscribe,
+                    1 => p5::RetainForwardRule::OnNewSubscribe,
+                    _ => p5::RetainForwardRule::Never,
+                };
+                let filters = filters.into_iter().map(|f| p5::Filter {
+                    path: f,
+                    qos: qos5(qos),
+                    nolocal: v5.no_local,
+                    preserve_retain: v5.retain_as_published,
+                    retain_forward_rule: rule.clone(),
+                });
+                mq5::Request::Subscribe(p5::Subscribe::new_many(filters, None))
+            }
+            Control::Ping => mq5::Request::PingReq,
+            Control::Disconnect => mq5::Request::Disconnect,
+        };
+        self.el.pending.push_back(request);
+        Ok(())
+    }
+
+    async fn flush(&mut self, _link: &Link) -> Result<()> {
+        Ok(())
+    }
+
     fn clean(&mut self) {
-        self.0.clean();
+        self.online = false;
+        self.el.clean();
+        self.el.pending.clear();
+        self.el.state.events.clear();
+        self.el.state.collision = None;
     }
 
-    fn queue_ping(&mut self) {
-        self.0.pending.push_back(mq5::Request::PingReq);
-    }
-
-    async fn step(&mut self, link: &Link) -> Result<Step> {
+    fn event(&mut self, link: &Link, shared: &Shared) -> Option<Result<Step>> {
         use mq5::{Event, Incoming};
         let log = link.log;
-        let event = self.0.poll().await.map_err(|e| error_v5(e, &link.target))?;
-        Ok(match event {
-            Event::Incoming(Incoming::ConnAck(ack)) => Step::ConnAck {
-                session_present: ack.session_present,
-            },
+        let event = self.el.state.events.pop_front()?;
+        Some(Ok(match event {
             Event::Incoming(Incoming::Publish(p)) => {
                 let topic = String::from_utf8_lossy(&p.topic);
                 log_publish(log, &topic, p.qos as u8, p.retain, p.pkid, p.payload.len());
@@ -691,12 +1130,12 @@ impl EventLoop for V5Loop {
                     "received PUBACK packet id {} ({:?})",
                     ack.pkid, ack.reason
                 ));
-                Step::Ev(match ack.reason {
+                match ack.reason {
                     p5::PubAckReason::Success | p5::PubAckReason::NoMatchingSubscribers => {
-                        Ev::Acked(ack.pkid)
+                        acked(shared, ack.pkid)
                     }
-                    other => Ev::Refused(ack.pkid, reason_name(&format!("{other:?}"))),
-                })
+                    other => refused(shared, ack.pkid, &format!("{other:?}")),
+                }
             }
             Event::Incoming(Incoming::PubRec(rec)) => {
                 log.packet(format_args!(
@@ -705,26 +1144,27 @@ impl EventLoop for V5Loop {
                 ));
                 match rec.reason {
                     p5::PubRecReason::Success | p5::PubRecReason::NoMatchingSubscribers => {
+                        shared.outbox.borrow_mut().released(rec.pkid);
                         Step::Skip
                     }
                     // rumqttc drops the publish without a PUBREL: this is its final answer.
-                    other => Step::Ev(Ev::Refused(rec.pkid, reason_name(&format!("{other:?}")))),
+                    other => refused(shared, rec.pkid, &format!("{other:?}")),
                 }
             }
             Event::Incoming(Incoming::PubComp(ack)) => {
                 log.packet(format_args!("received PUBCOMP packet id {}", ack.pkid));
-                Step::Ev(Ev::Acked(ack.pkid))
+                acked(shared, ack.pkid)
             }
             Event::Incoming(Incoming::PingResp(_)) => {
                 log.packet("received PINGRESP");
                 Step::Ev(Ev::PingResp)
             }
             Event::Incoming(Incoming::Disconnect(d)) => {
-                return Err(anyhow::anyhow!(
+                return Some(Err(anyhow::anyhow!(
                     "disconnected by {}: {}",
                     link.target,
                     reason_name(&format!("{:?}", d.reason_code))
-                ));
+                )));
             }
             Event::Incoming(other) => {
                 log.packet(format_args!(
@@ -734,7 +1174,15 @@ impl EventLoop for V5Loop {
                 Step::Skip
             }
             Event::Outgoing(o) => outgoing(log, o),
-        })
+        }))
+    }
+}
+
+fn refused(shared: &Shared, pkid: u16, reason: &str) -> Step {
+    if shared.outbox.borrow_mut().done(pkid) {
+        Step::Ev(Ev::Refused(pkid, reason_name(reason)))
+    } else {
+        Step::Skip
     }
 }
 
@@ -743,7 +1191,7 @@ fn outgoing(log: Log, o: mq4::Outgoing) -> Step {
     match o {
         mq4::Outgoing::Publish(pkid) => {
             log.packet(format_args!("sent PUBLISH packet id {pkid}"));
-            Step::Ev(Ev::Sent(pkid))
+            Step::Skip
         }
         mq4::Outgoing::Disconnect => Step::End,
         other => {

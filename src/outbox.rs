@@ -1,16 +1,18 @@
 //! Every message handed to the connection that the broker has not yet confirmed, so that
-//! nothing accepted is lost: a run ends only when the outbox is empty, and after a reconnect to
-//! a broker that kept no session the outbox is sent again.
+//! nothing accepted is lost: a run ends only when the outbox is empty, and after a reconnect
+//! every unconfirmed message goes out again.
 //!
-//! rumqttc reports each publish as it goes out (`Outgoing::Publish(pkid)`, in the order the
-//! publishes were queued) and each final acknowledgement by packet id; a publish it sends again
-//! itself (to a broker that kept the session) reuses its packet id.
+//! The driver takes messages from the queue and writes them itself, choosing each packet id, so
+//! the outbox knows exactly which message every acknowledgement confirms. A packet id stays
+//! taken until the exchange is complete (PUBACK, or PUBCOMP after PUBREC/PUBREL), so it is never
+//! reused while the broker may still hold it.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use rumqttc::v5::mqttbytes::v5::PublishProperties;
+use tokio::time::Instant;
 
 use crate::cli::Qos;
 
@@ -23,15 +25,37 @@ pub struct Out {
     pub retain: bool,
     /// MQTT 5 properties of this message, instead of those of the command line.
     pub properties: Option<PublishProperties>,
+    /// Sent before, on a connection that was lost (the DUP flag).
+    pub dup: bool,
+}
+
+/// A QoS 1/2 message on the wire, by packet id.
+#[derive(Debug)]
+struct InFlight {
+    /// The order the messages were first written in.
+    seq: u64,
+    /// When it was (last) written, for --timeout.
+    at: Instant,
+    /// PUBREC received and PUBREL sent: the broker owns the message, only PUBCOMP is missing.
+    released: bool,
+    out: Out,
+}
+
+/// What to send again after a reconnect to a broker that kept the session, in order.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Resend {
+    Publish(u16, Out),
+    PubRel(u16),
 }
 
 #[derive(Debug, Default)]
 pub struct Outbox {
-    /// Queued towards the connection, not yet written.
+    /// Accepted, not yet written.
     queued: VecDeque<Out>,
-    /// Written at QoS 1/2, by packet id, with the order they were queued in.
-    sent: HashMap<u16, (u64, Out)>,
+    /// Written at QoS 1/2 and not yet complete.
+    sent: HashMap<u16, InFlight>,
     next_seq: u64,
+    last_pkid: u16,
 }
 
 impl Outbox {
@@ -39,42 +63,112 @@ impl Outbox {
         self.queued.push_back(m);
     }
 
-    /// A publish with this packet id (0 for QoS 0) went out.
-    pub fn sent(&mut self, pkid: u16) {
-        if pkid != 0 && self.sent.contains_key(&pkid) {
-            // rumqttc resending to a broker that kept the session: already accounted for.
-            return;
-        }
-        if let Some(m) = self.queued.pop_front() {
-            if pkid != 0 {
-                self.next_seq += 1;
-                self.sent.insert(pkid, (self.next_seq, m));
-            }
-        }
-    }
-
-    /// The broker completed (or refused) the publish with this packet id.
-    pub fn done(&mut self, pkid: u16) {
-        self.sent.remove(&pkid);
-    }
-
     pub fn is_empty(&self) -> bool {
         self.queued.is_empty() && self.sent.is_empty()
     }
 
+    /// Messages not yet confirmed.
     pub fn len(&self) -> usize {
         self.queued.len() + self.sent.len()
     }
 
-    /// Everything not confirmed, in the order it was first queued, leaving the outbox empty:
-    /// for sending again after the broker lost the session.
-    pub fn take_all(&mut self) -> Vec<Out> {
-        let mut sent: Vec<(u64, Out)> = self.sent.drain().map(|(_, v)| v).collect();
-        sent.sort_by_key(|(seq, _)| *seq);
-        sent.into_iter()
-            .map(|(_, m)| m)
-            .chain(self.queued.drain(..))
-            .collect()
+    pub fn queued(&self) -> usize {
+        self.queued.len()
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.sent.len()
+    }
+
+    /// The next message to write.
+    pub fn pop(&mut self) -> Option<Out> {
+        self.queued.pop_front()
+    }
+
+    /// The packet id for the next QoS 1/2 message: the next in 1..=max that is not in flight.
+    /// The caller keeps fewer than `max` messages in flight, so there is always one.
+    pub fn next_pkid(&mut self, max: u16) -> u16 {
+        loop {
+            self.last_pkid = if self.last_pkid >= max {
+                1
+            } else {
+                self.last_pkid + 1
+            };
+            if !self.sent.contains_key(&self.last_pkid) {
+                return self.last_pkid;
+            }
+        }
+    }
+
+    /// A QoS 1/2 message went out with this packet id.
+    pub fn sent(&mut self, pkid: u16, out: Out, at: Instant) {
+        self.next_seq += 1;
+        let seq = self.next_seq;
+        self.sent.insert(
+            pkid,
+            InFlight {
+                seq,
+                at,
+                released: false,
+                out,
+            },
+        );
+    }
+
+    /// PUBREC arrived: only PUBCOMP is missing.
+    pub fn released(&mut self, pkid: u16) {
+        if let Some(m) = self.sent.get_mut(&pkid) {
+            m.released = true;
+        }
+    }
+
+    /// The broker completed (or refused) the publish with this packet id; false when it is
+    /// not one of ours.
+    pub fn done(&mut self, pkid: u16) -> bool {
+        self.sent.remove(&pkid).is_some()
+    }
+
+    /// When the oldest unconfirmed message was written.
+    pub fn oldest(&self) -> Option<Instant> {
+        self.sent.values().map(|m| m.at).min()
+    }
+
+    fn in_order(&mut self) -> Vec<(u16, InFlight)> {
+        let mut sent: Vec<(u16, InFlight)> = self.sent.drain().collect();
+        sent.sort_by_key(|(_, m)| m.seq);
+        sent
+    }
+
+    /// The broker kept no session: every message in flight is queued again, first, in the
+    /// order it was first written, marked as sent before. The broker owned the QoS 2 messages
+    /// it had answered with PUBREC, but without the session it forgot them before PUBREL
+    /// released them, so they go again too.
+    pub fn requeue(&mut self) -> usize {
+        let again = self.in_order();
+        let count = again.len();
+        for (_, mut m) in again.into_iter().rev() {
+            m.out.dup = true;
+            self.queued.push_front(m.out);
+        }
+        count
+    }
+
+    /// The broker kept the session: every message in flight goes again under its packet id,
+    /// as a PUBLISH marked DUP or, once released, as a PUBREL. They stay in flight.
+    pub fn resume(&mut self, at: Instant) -> Vec<Resend> {
+        let again = self.in_order();
+        let mut out = Vec::with_capacity(again.len());
+        for (pkid, mut m) in again {
+            m.at = at;
+            if m.released {
+                out.push(Resend::PubRel(pkid));
+            } else {
+                m.out.dup = true;
+                out.push(Resend::Publish(pkid, m.out.clone()));
+            }
+            self.sent.insert(pkid, m);
+        }
+        out
     }
 }
 
@@ -82,57 +176,93 @@ impl Outbox {
 mod tests {
     use super::*;
 
-    fn m(name: &str, qos: Qos) -> Out {
+    fn m(name: &str) -> Out {
         Out {
             topic: Arc::from(name),
             payload: Bytes::new(),
-            qos,
+            qos: Qos::AtLeastOnce,
             retain: false,
             properties: None,
+            dup: false,
         }
     }
 
-    fn names(v: Vec<Out>) -> Vec<String> {
-        v.iter().map(|m| m.topic.to_string()).collect()
+    fn send_all(o: &mut Outbox, max: u16) -> Vec<u16> {
+        let mut ids = Vec::new();
+        while let Some(out) = o.pop() {
+            let pkid = o.next_pkid(max);
+            o.sent(pkid, out, Instant::now());
+            ids.push(pkid);
+        }
+        ids
     }
 
     #[test]
-    fn qos0_leaves_when_written_qos1_when_acknowledged() {
+    fn a_message_leaves_when_its_own_packet_id_is_acknowledged() {
         let mut o = Outbox::default();
-        o.push(m("a", Qos::AtMostOnce));
-        o.push(m("b", Qos::AtLeastOnce));
-        assert_eq!(o.len(), 2);
-        o.sent(0);
-        o.sent(1);
+        o.push(m("a"));
+        o.push(m("b"));
+        assert_eq!(send_all(&mut o, 10), [1, 2]);
+        assert!(o.done(2));
+        assert!(!o.done(2), "not ours any more");
         assert_eq!(o.len(), 1);
-        o.done(1);
+        assert!(o.done(1));
         assert!(o.is_empty());
     }
 
     #[test]
-    fn resends_by_rumqttc_are_not_counted_twice() {
+    fn packet_ids_in_flight_are_never_reused_across_the_wrap() {
         let mut o = Outbox::default();
-        o.push(m("a", Qos::AtLeastOnce));
-        o.push(m("b", Qos::AtLeastOnce));
-        o.sent(1);
-        o.sent(1);
-        assert_eq!(o.len(), 2, "b is still queued");
-        o.sent(2);
+        for name in ["a", "b", "c"] {
+            o.push(m(name));
+        }
+        assert_eq!(send_all(&mut o, 3), [1, 2, 3]);
+        o.released(2); // a QoS 2 exchange waiting for PUBCOMP keeps its id
         o.done(1);
-        o.done(2);
-        assert!(o.is_empty());
+        o.done(3);
+        o.push(m("d"));
+        o.push(m("e"));
+        assert_eq!(send_all(&mut o, 3), [1, 3]);
     }
 
     #[test]
-    fn take_all_keeps_the_original_order_across_packet_id_wrap() {
+    fn requeue_keeps_the_first_order_and_marks_dup() {
         let mut o = Outbox::default();
         for name in ["a", "b", "c", "d"] {
-            o.push(m(name, Qos::AtLeastOnce));
+            o.push(m(name));
         }
-        o.sent(999);
-        o.sent(1000);
-        o.sent(1);
-        assert_eq!(names(o.take_all()), ["a", "b", "c", "d"]);
-        assert!(o.is_empty());
+        for _ in 0..3 {
+            let out = o.pop().unwrap();
+            let id = o.next_pkid(1000);
+            o.sent(id, out, Instant::now());
+        }
+        assert_eq!(o.requeue(), 3);
+        let names: Vec<(String, bool)> = std::iter::from_fn(|| o.pop())
+            .map(|m| (m.topic.to_string(), m.dup))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("a".into(), true),
+                ("b".into(), true),
+                ("c".into(), true),
+                ("d".into(), false)
+            ]
+        );
+    }
+
+    #[test]
+    fn resume_resends_publishes_and_releases_under_their_ids() {
+        let mut o = Outbox::default();
+        for name in ["a", "b"] {
+            o.push(m(name));
+        }
+        send_all(&mut o, 10);
+        o.released(1);
+        let again = o.resume(Instant::now());
+        let mut b = m("b");
+        b.dup = true;
+        assert_eq!(again, [Resend::PubRel(1), Resend::Publish(2, b)]);
+        assert_eq!(o.in_flight(), 2);
     }
 }

@@ -24,7 +24,7 @@ use crate::config::{Config, Payload, Retained};
 use crate::driver::{Client, Ev, Inbound, Log, Pings};
 use crate::duration::format_duration;
 use crate::exit::{Failure, Status};
-use crate::outbox::{Out, Outbox};
+use crate::outbox::Out;
 
 mod probe;
 
@@ -71,7 +71,6 @@ pub async fn run(cfg: &Config) -> Result<Status> {
         disconnected: false,
         suback: None,
         suback_seen: false,
-        outbox: Outbox::default(),
         pong: false,
         to_clear: Vec::new(),
         started,
@@ -235,8 +234,6 @@ struct Session<'a> {
     disconnected: bool,
     suback: Option<Vec<Result<u8, String>>>,
     suback_seen: bool,
-    /// Publishes handed to the connection and not yet confirmed.
-    outbox: Outbox,
     pong: bool,
     /// When the run started, for --probe's connect time.
     started: Instant,
@@ -391,6 +388,7 @@ impl Session<'_> {
             qos: self.cfg.qos,
             retain: self.cfg.retain,
             properties: None,
+            dup: false,
         }
     }
 
@@ -414,38 +412,21 @@ impl Session<'_> {
     }
 
     fn all_acked(&self) -> bool {
-        self.outbox.is_empty()
+        self.client.outbox().is_empty()
     }
 
-    /// Queues one publish. When rumqttc's queue is full (the in-flight window waits for
-    /// acknowledgements) this waits, handling signals, for at most --timeout.
+    /// Messages accepted and not yet confirmed.
+    fn unconfirmed(&self) -> usize {
+        self.client.outbox().len()
+    }
+
+    /// Hands one message to the connection. While its queue is full (the in-flight window
+    /// waits for acknowledgements) this waits, handling signals, for at most --timeout, or for
+    /// as long as --reconnect restores the connection.
     async fn send(&mut self, m: Out) -> Result<()> {
-        // While --reconnect restores the connection nothing new enters rumqttc's queue, and
-        // after a reconnect without session the unconfirmed messages go again first: rumqttc
-        // reports publishes by packet id in queueing order only, so the outbox can match them
-        // only if what is queued during an outage is exactly what it resends.
-        while !self.online.get() || self.resync {
-            if self.resync {
-                Box::pin(self.resync()).await?;
-                continue;
-            }
-            let ev = tokio::select! {
-                ev = self.rx.recv() => ev,
-                s = self.signals.next() => return Err(Signalled(s).into()),
-            };
-            match ev {
-                Some(ev) => self.handle(ev)?,
-                None => return Err(anyhow::anyhow!("connection to {} ended", self.cfg.target)),
-            }
-        }
+        self.resync().await?;
         let result = {
-            let publish = self.client.publish(
-                &m.topic,
-                m.qos,
-                m.retain,
-                m.payload.clone(),
-                m.properties.clone(),
-            );
+            let publish = self.client.publish(m);
             let timeout = self.cfg.timeout;
             tokio::pin!(publish);
             loop {
@@ -454,7 +435,6 @@ impl Session<'_> {
                     r = &mut publish => break r,
                     s = self.signals.next() => return Err(Signalled(s).into()),
                     _ = tokio::time::sleep(timeout) => {
-                        // While the connection is being restored, the queue waits for it.
                         if !self.online.get() {
                             continue;
                         }
@@ -471,7 +451,6 @@ impl Session<'_> {
         if result.is_err() {
             return Err(self.closed());
         }
-        self.outbox.push(m);
         self.published += 1;
         Ok(())
     }
@@ -487,8 +466,32 @@ impl Session<'_> {
         let mut number = 0u64;
         let mut bad_line = None;
         'read: loop {
+            // The oldest message in flight must be confirmed within --timeout even while the
+            // input stays open and the window is not full.
+            let overdue = match self.client.outbox().oldest() {
+                Some(at) if self.online.get() => Some(at + self.cfg.timeout),
+                _ => None,
+            };
             let batch = tokio::select! {
                 batch = lines.recv() => batch,
+                _ = sleep_until_opt(overdue), if overdue.is_some() => {
+                    // Acknowledgements come without a word to the session: look again.
+                    let still = self.client.outbox().oldest();
+                    if still.is_some_and(|at| at + self.cfg.timeout > Instant::now()) {
+                        continue;
+                    }
+                    return Err(anyhow::anyhow!(
+                        "no {} from {} within {}",
+                        self.ack_name(),
+                        self.cfg.target,
+                        format_duration(self.cfg.timeout)
+                    )
+                    .context(format!(
+                        "{} of {} not confirmed",
+                        self.unconfirmed(),
+                        messages(self.published)
+                    )));
+                }
                 ev = self.rx.recv() => {
                     match ev {
                         Some(ev) => self.handle(ev)?,
@@ -542,7 +545,7 @@ impl Session<'_> {
                 if e.is::<Signalled>() {
                     return e;
                 }
-                let missing = self.outbox.len();
+                let missing = self.unconfirmed();
                 e.context(format!(
                     "{missing} of {} not confirmed",
                     messages(self.published)
@@ -578,6 +581,7 @@ impl Session<'_> {
             qos: r.qos.unwrap_or(self.cfg.qos),
             retain: r.retain.unwrap_or(self.cfg.retain),
             properties: r.properties,
+            dup: false,
         })
     }
 
@@ -689,10 +693,8 @@ impl Session<'_> {
                     }
                 }
             }
-            Ev::Sent(pkid) => self.outbox.sent(pkid),
-            Ev::Acked(pkid) => self.outbox.done(pkid),
-            Ev::Refused(pkid, reason) => {
-                self.outbox.done(pkid);
+            Ev::Acked(_) | Ev::Written => {}
+            Ev::Refused(_, reason) => {
                 self.refused += 1;
                 self.refusal.get_or_insert(reason);
             }
@@ -762,8 +764,8 @@ impl Session<'_> {
         ))
     }
 
-    /// After a reconnect to a broker that kept no session: subscribe again and publish again
-    /// every message not confirmed (as new packets: the old packet ids died with the session).
+    /// After a reconnect to a broker that kept no session: subscribe again. (The driver sends
+    /// every unconfirmed message again itself.)
     async fn resync(&mut self) -> Result<()> {
         if !std::mem::take(&mut self.resync) {
             return Ok(());
@@ -776,16 +778,6 @@ impl Session<'_> {
                 .is_err()
         {
             return Err(self.closed());
-        }
-        let again = self.outbox.take_all();
-        self.published -= again.len() as u64;
-        let count = again.len();
-        for m in again {
-            self.send(m).await?;
-        }
-        if count > 0 {
-            self.log
-                .packet(format_args!("published {} again", messages(count as u64)));
         }
         Ok(())
     }
@@ -809,21 +801,21 @@ impl Session<'_> {
         };
         // What the broker accepted but has not confirmed gets --timeout to be confirmed; a
         // second signal ends the wait (and the process) at once.
-        if self.connected && !self.outbox.is_empty() {
+        if self.connected && !self.all_acked() {
             self.log.warn(format_args!(
                 "{name} received; waiting for {} to be confirmed",
-                messages(self.outbox.len() as u64)
+                messages(self.unconfirmed() as u64)
             ));
             let deadline = Deadline::after_timeout(self.cfg);
             if self
                 .wait(deadline, self.ack_name(), Self::all_acked)
                 .await
                 .is_err()
-                && !self.outbox.is_empty()
+                && !self.all_acked()
             {
                 self.log.warn(format_args!(
                     "{} of {} not confirmed",
-                    self.outbox.len(),
+                    self.unconfirmed(),
                     messages(self.published)
                 ));
             }
@@ -837,5 +829,12 @@ impl Session<'_> {
             self.log.warn("SIGINT received; closing the connection");
         }
         Ok(status)
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

@@ -146,11 +146,6 @@ fn random_cuts(
 }
 
 #[test]
-#[ignore = "OPEN (issue 5): mostly passes since send() holds new publishes during an outage; \
-            a rarer loss remains. Was: publishes queued while a clean-session reconnect is \
-            under way are sent by rumqttc after the CONNACK *and* again by mqttc's resync; the \
-            outbox pairs packet ids with messages by order and goes out of step, so acks of one \
-            message confirm another, which is never sent again"]
 fn qos1_cut_five_times_mid_stream_no_loss() {
     let t = random_cuts(
         "b: -q 1 --reconnect, proxy cuts x5",
@@ -167,11 +162,6 @@ fn qos1_cut_five_times_mid_stream_no_loss() {
 }
 
 #[test]
-#[ignore = "OPEN (issue 5): mostly passes since send() holds new publishes during an outage; \
-            a rarer loss remains. Was: publishes queued while a clean-session reconnect is \
-            under way are sent by rumqttc after the CONNACK *and* again by mqttc's resync; the \
-            outbox pairs packet ids with messages by order and goes out of step, so acks of one \
-            message confirm another, which is never sent again"]
 fn qos2_clean_session_cut_five_times_mid_stream_no_loss() {
     // No session: a QoS 2 message whose PUBREL the broker had but whose PUBCOMP mqttc had not
     // is published again as a new message, and delivered again. Counted, not asserted (it
@@ -206,9 +196,6 @@ fn qos1_session_cut_five_times_mid_stream_no_loss() {
 }
 
 #[test]
-#[ignore = "BUG: -q 2 --session --reconnect: after a session-present reconnect mqttc reuses a \
-            packet id still in flight (mosquitto: 'Reused message ID 20 … Clearing from \
-            storage', then drops the client); the run stalls: exit 1 'no PUBCOMP … within 2s'"]
 fn qos2_session_cut_five_times_mid_stream_no_loss_no_duplicate() {
     let t = random_cuts(
         "b: -q 2 --reconnect --session, proxy cuts x5",
@@ -407,9 +394,6 @@ fn qos2_clean_session_pubcomp_lost_means_duplicates_pubrec_lost_does_not() {
 }
 
 #[test]
-#[ignore = "BUG: -q 2 --session --reconnect: after a session-present reconnect mqttc reuses a \
-            packet id still in flight (mosquitto: 'Reused message ID 20 … Clearing from \
-            storage', then drops the client); the run stalls: exit 1 'no PUBCOMP … within 2s'"]
 fn qos2_session_window_cuts_no_duplicate() {
     // With the session, PUBLISH (PUBREC lost) and PUBREL (PUBCOMP lost) are sent again under
     // the same packet ids: the broker completes each once.
@@ -432,9 +416,6 @@ fn qos2_session_window_cuts_no_duplicate() {
 }
 
 #[test]
-#[ignore = "BUG: -q 2 --session --reconnect: after a session-present reconnect mqttc reuses a \
-            packet id still in flight (mosquitto: 'Reused message ID 20 … Clearing from \
-            storage', then drops the client); the run stalls: exit 1 'no PUBCOMP … within 2s'"]
 fn qos2_session_window_cuts_no_duplicate_mqtt5() {
     windowed(
         "b: MQTT 5 -q 2 --reconnect --session, cuts after 20 PUBRECs / 20 PUBCOMPs dropped",
@@ -594,8 +575,6 @@ fn without_reconnect_a_cut_after_input_ended_names_the_unconfirmed() {
 }
 
 #[test]
-#[ignore = "BUG: a PUBLISH sent again under its packet id after a session-present reconnect \
-            does not have DUP set (MQTT 3.1.1 3.3.1.1 requires it; issue 5 asks for it)"]
 fn session_resend_sets_dup_flag() {
     let tap = windowed(
         "b: -q 1 --reconnect --session, 1 cut after 50 PUBACKs dropped (DUP flag check)",

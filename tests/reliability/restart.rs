@@ -64,10 +64,6 @@ fn stream_through_restarts(pb: &mut Proc, b: &mut Broker, lines: &[Vec<u8>], dow
 }
 
 #[test]
-#[ignore = "OPEN (issue 5): passed 3 of 3 (kills) and 2 of 3 (graceful) after the outage fix; \
-            a rarer loss remains. Was: after a clean-session reconnect mqttc confirms by packet-id order and \
-            mismatches them: lines never acknowledged are counted as confirmed, exit 0 with \
-            lines lost (see qos1_cut_five_times_mid_stream_no_loss)"]
 fn qos1_lines_through_three_broker_kills_every_line_acknowledged() {
     let mut b = Broker::start(BrokerOptions::new().extra(NO_QUEUE_LIMIT));
     let p = Proxy::start_tapped(b.port());
@@ -117,10 +113,6 @@ fn qos1_lines_through_three_broker_kills_every_line_acknowledged() {
 }
 
 #[test]
-#[ignore = "OPEN (issue 5): passed 3 of 3 (kills) and 2 of 3 (graceful) after the outage fix; \
-            a rarer loss remains. Was: after a clean-session reconnect mqttc confirms by packet-id order and \
-            mismatches them: lines never acknowledged are counted as confirmed, exit 0 with \
-            lines lost (see qos1_cut_five_times_mid_stream_no_loss)"]
 fn qos1_lines_through_three_graceful_restarts_persistent_observer_gets_all() {
     let mut b = Broker::start(BrokerOptions::new().persistence().extra(NO_QUEUE_LIMIT));
     // Through the tapping proxy too, to tell a loss by mqttc (never acknowledged) from a loss

@@ -116,10 +116,6 @@ fn stall_after_input_ended_exits_1_naming_puback() {
 }
 
 #[test]
-#[ignore = "BUG: while standard input stays open, a -l publisher whose broker stopped answering \
-            never times out: 5 messages unconfirmed for ever (until keep-alive, 60 s by \
-            default), although --timeout bounds each awaited acknowledgement; and once it does \
-            fail, it does not exit until standard input ends"]
 fn stall_while_input_stays_open_exits_1_within_timeout() {
     // `tail -F app.log | mqttc -l -q 1 -p logs`: the input never ends.
     let (pb, p, _b, _) = stalled_publisher("1s");

@@ -543,7 +543,7 @@ impl<W: Wire> Conn<W> {
             }
             let ping = self.next_ping;
             tokio::select! {
-                r = self.wire.read(link) => r?,
+                r = self.wire.read(link) => r.map_err(established)?,
                 _ = self.shared.work.notified() => {}
                 _ = sleep_until_opt(ping), if ping.is_some() => {
                     self.next_ping = ping.map(|at| at.max(Instant::now()) + link.keep_alive);
@@ -652,6 +652,17 @@ async fn sleep_until_opt(at: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+/// The hint about ports and TLS fits a connection reset before CONNACK, not one that worked.
+fn established(e: anyhow::Error) -> anyhow::Error {
+    let text = e.to_string();
+    match text.strip_suffix(RESET_HINT) {
+        Some(plain) if e.downcast_ref::<Failure>().is_none() => anyhow::anyhow!("{plain}"),
+        _ => e,
+    }
+}
+
+const RESET_HINT: &str = " (wrong port, or TLS expected?)";
 
 fn write_timeout(link: &Link) -> anyhow::Error {
     anyhow::anyhow!(
@@ -1251,7 +1262,7 @@ fn error_v4(e: mq4::ConnectionError, target: &str) -> anyhow::Error {
         E::MqttState(e) => state_error(e, target),
         E::NetworkTimeout => anyhow::anyhow!("connect to {target}: timed out"),
         E::FlushTimeout => anyhow::anyhow!("connection to {target}: write timed out"),
-        E::NotConnAck(p) => anyhow::anyhow!("connect to {target}: expected CONNACK, got {p:?}"),
+        E::NotConnAck(p) => not_connack(&format!("{p:?}"), target),
         other => anyhow::anyhow!("connection to {target}: {other}"),
     }
 }
@@ -1287,6 +1298,9 @@ fn error_v5(e: mq5::ConnectionError, target: &str) -> anyhow::Error {
             anyhow::anyhow!("connection to {target} lost: closed by the broker")
         }
         E::MqttState(mq5::StateError::AwaitPingResp) => no_pingresp(target),
+        E::MqttState(mq5::StateError::Deserialization(e)) => malformed(&e.to_string(), target),
+        E::MqttState(mq5::StateError::Unsolicited(pkid)) => unsolicited(pkid, target),
+        E::MqttState(mq5::StateError::WrongPacket) => wrong_packet(target),
         E::MqttState(mq5::StateError::ServerDisconnect {
             reason_code,
             reason_string,
@@ -1299,9 +1313,45 @@ fn error_v5(e: mq5::ConnectionError, target: &str) -> anyhow::Error {
         }
         E::MqttState(e) => anyhow::anyhow!("connection to {target}: protocol error: {e}"),
         E::Timeout(_) => anyhow::anyhow!("connect to {target}: timed out"),
-        E::NotConnAck(p) => anyhow::anyhow!("connect to {target}: expected CONNACK, got {p:?}"),
+        E::NotConnAck(p) => not_connack(&format!("{p:?}"), target),
         other => anyhow::anyhow!("connection to {target}: {other}"),
     }
+}
+
+fn not_connack(debug: &str, target: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "connect to {target}: expected CONNACK, got {}",
+        packet_name(debug)
+    )
+}
+
+/// rumqttc's decoding errors, in mqttc's words: "Invalid QoS level: 3" → "malformed packet
+/// from the broker: invalid QoS level 3".
+fn malformed(what: &str, target: &str) -> anyhow::Error {
+    let what = what.replacen(": ", " ", 1);
+    let what = match what.as_str() {
+        "Malformed packet" => "malformed packet".to_owned(),
+        "Remaining length is malformed" => "malformed remaining length".to_owned(),
+        other => {
+            let mut chars = other.chars();
+            chars
+                .next()
+                .map(|c| c.to_lowercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
+    };
+    let what = what.replace("Connect return code", "CONNACK return code");
+    anyhow::anyhow!("connection to {target}: malformed packet from the broker: {what}")
+}
+
+fn unsolicited(pkid: u16, target: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "connection to {target}: the broker acknowledged packet id {pkid}, which is not in flight"
+    )
+}
+
+fn wrong_packet(target: &str) -> anyhow::Error {
+    anyhow::anyhow!("connection to {target}: the broker sent a packet a client may not receive")
 }
 
 fn state_error(e: mq4::StateError, target: &str) -> anyhow::Error {
@@ -1312,6 +1362,9 @@ fn state_error(e: mq4::StateError, target: &str) -> anyhow::Error {
         }
         mq4::StateError::Io(e) => io_lost(e, target),
         mq4::StateError::AwaitPingResp => no_pingresp(target),
+        mq4::StateError::Deserialization(e) => malformed(&e.to_string(), target),
+        mq4::StateError::Unsolicited(pkid) => unsolicited(pkid, target),
+        mq4::StateError::WrongPacket => wrong_packet(target),
         e => anyhow::anyhow!("connection to {target}: protocol error: {e}"),
     }
 }
@@ -1327,12 +1380,16 @@ fn io_lost(e: io::Error, target: &str) -> anyhow::Error {
         return anyhow::anyhow!("TLS with {target}: {}", crate::tls::describe(r));
     }
     match e.kind() {
-        io::ErrorKind::ConnectionReset => anyhow::anyhow!(
-            "connection to {target} lost: reset by the broker (wrong port, or TLS expected?)"
-        ),
+        io::ErrorKind::ConnectionReset => {
+            anyhow::anyhow!("connection to {target} lost: reset by the broker{RESET_HINT}")
+        }
         io::ErrorKind::UnexpectedEof => {
             anyhow::anyhow!("connection to {target} lost: closed by the broker")
         }
+        // tokio-util's framing: the stream ended inside a packet.
+        _ if e.to_string() == "bytes remaining on stream" => anyhow::anyhow!(
+            "connection to {target} lost: closed by the broker in the middle of a packet"
+        ),
         _ => anyhow::anyhow!("connection to {target} lost: {}", strip_os_error(&e)),
     }
 }

@@ -463,6 +463,44 @@ impl Session<'_> {
         json: bool,
         mut lines: crate::publish::Lines,
     ) -> Result<()> {
+        let bad_line = self
+            .read_lines(topic, json, &mut lines)
+            .await
+            .map_err(|e| self.with_unconfirmed(e))?;
+        let deadline = Deadline::after_timeout(self.cfg);
+        let name = self.ack_name();
+        self.wait(deadline, name, Self::all_acked)
+            .await
+            .map_err(|e| self.with_unconfirmed(e))?;
+        match bad_line {
+            // What was sent before the bad line stays sent; the rest is not sent at all.
+            Some(why) => Err(Failure::usage(format!(
+                "{why} ({} before it sent)",
+                messages(self.published)
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// An error that ends a run with messages unconfirmed says how many.
+    fn with_unconfirmed(&self, e: anyhow::Error) -> anyhow::Error {
+        if e.is::<Signalled>() || self.all_acked() {
+            return e;
+        }
+        e.context(format!(
+            "{} of {} not confirmed",
+            self.unconfirmed(),
+            messages(self.published)
+        ))
+    }
+
+    /// Sends every line of the input as it comes; the bad line that stopped it, if any.
+    async fn read_lines(
+        &mut self,
+        topic: &Arc<str>,
+        json: bool,
+        lines: &mut crate::publish::Lines,
+    ) -> Result<Option<String>> {
         let mut number = 0u64;
         let mut bad_line = None;
         'read: loop {
@@ -485,12 +523,7 @@ impl Session<'_> {
                         self.ack_name(),
                         self.cfg.target,
                         format_duration(self.cfg.timeout)
-                    )
-                    .context(format!(
-                        "{} of {} not confirmed",
-                        self.unconfirmed(),
-                        messages(self.published)
-                    )));
+                    ));
                 }
                 ev = self.rx.recv() => {
                     match ev {
@@ -537,28 +570,7 @@ impl Session<'_> {
             }
             self.resync().await?;
         }
-        let deadline = Deadline::after_timeout(self.cfg);
-        let name = self.ack_name();
-        self.wait(deadline, name, Self::all_acked)
-            .await
-            .map_err(|e| {
-                if e.is::<Signalled>() {
-                    return e;
-                }
-                let missing = self.unconfirmed();
-                e.context(format!(
-                    "{missing} of {} not confirmed",
-                    messages(self.published)
-                ))
-            })?;
-        match bad_line {
-            // What was sent before the bad line stays sent; the rest is not sent at all.
-            Some(why) => Err(Failure::usage(format!(
-                "{why} ({} before it sent)",
-                messages(self.published)
-            ))),
-            None => Ok(()),
-        }
+        Ok(bad_line)
     }
 
     /// One --input json line as a message; the command line fills in what it leaves out.

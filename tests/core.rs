@@ -825,7 +825,9 @@ fn lines_mode_sends_each_line() {
 
 #[test]
 fn lines_mode_10000_lines_at_qos_1_complete_and_in_order() {
-    let b = Broker::plain();
+    // mosquitto's default max_queued_messages (1000) drops QoS 1 messages for a subscriber that
+    // falls behind, and mqttc -l outpaces the observer (mosquitto_sub -d): no limit here.
+    let b = Broker::start(BrokerOptions::new().extra("max_queued_messages 1000000"));
     let mut obs = Observer::start(&b, &["many"], 1, &[]);
     let n = 10_000;
     let input: String = (0..n).map(|i| format!("line {i:05}\n")).collect();

@@ -490,13 +490,12 @@ fn without_reconnect_a_cut_publisher_with_pending_acks_exits_1() {
     let took = stderr_within(&pb, "lost: closed by the broker", SLACK);
     let out = pb.wait(T);
     assert_within(took, Duration::ZERO, SLACK, "error after the cut");
-    // Reading input, mqttc does not say how many were unconfirmed (it does once input ended:
-    // "5 of 15 messages not confirmed: connection to … lost: …").
+    // Still reading input, mqttc says how many were unconfirmed, as it does once input ended.
     assert_exit(
         &out,
         1,
         &[&format!(
-            "connection to {} lost: closed by the broker",
+            "5 of 15 messages not confirmed: connection to {} lost: closed by the broker",
             p.addr()
         )],
     );
@@ -508,7 +507,7 @@ fn without_reconnect_a_cut_publisher_with_pending_acks_exits_1() {
         "d: -l -q 1 publisher, no --reconnect, cut with 5 unconfirmed",
         &t,
         "1",
-        "line at once (input still open: the 5 unconfirmed are not counted in it)",
+        "one line at once, with input still open, naming the 5 unconfirmed",
     );
 }
 

@@ -452,10 +452,12 @@ the command line, where other users could read it."
         long,
         help_heading = "Connection",
         long_help = "On connection loss, reconnect with exponential backoff and jitter (from 100 \
-ms up to --reconnect-max), one line on standard error per loss and per recovery. When the \
-broker kept no session, the subscriptions are made again and every message not yet confirmed \
-is published again. Without it a lost connection ends the run with exit 1. The first \
-connection is not retried: a broker that cannot be reached at all is an error."
+ms up to --reconnect-max), one line on standard error per loss and per recovery. Every QoS 1/2 \
+message not yet confirmed goes again, marked DUP: under its packet id (or as PUBREL once \
+the broker had answered PUBREC) when the broker kept the session, otherwise as a new \
+publish ahead of the rest, after the subscriptions are made again. Without it a lost \
+connection ends the run with exit 1. The first connection is not retried: a broker that \
+cannot be reached at all is an error."
     )]
     pub reconnect: bool,
 

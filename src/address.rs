@@ -117,9 +117,16 @@ pub fn parse_address(s: &str) -> Result<Endpoint, String> {
 /// Replaces any `userinfo@` in the authority with `***@`; returns the input
 /// unchanged when there is none.
 fn redact(s: &str) -> String {
+    // A scheme is letters, digits, '+', '-', '.': in "bob:pa:///@host" the "://" belongs to the
+    // password, and everything up to the '@' is hidden.
+    let is_scheme = |p: &str| {
+        p.starts_with(|c: char| c.is_ascii_alphabetic())
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    };
     let (prefix, rest) = match s.find("://") {
-        Some(i) => s.split_at(i + 3),
-        None => ("", s),
+        Some(i) if is_scheme(&s[..i]) => s.split_at(i + 3),
+        _ => ("", s),
     };
     // Up to the last '@' anywhere: a password may itself hold '/', '?' or '#', and an
     // address with credentials is refused anyway, so hiding too much costs nothing.
@@ -399,6 +406,11 @@ mod tests {
             ),
             (
                 "user:secret@host:1883",
+                r#"invalid address "***@host:1883": credentials are not allowed in the address; use --user and --pass"#,
+            ),
+            (
+                // Found by tests/properties.rs: a "://" inside the password is no scheme.
+                "bob:Zq9:///@host:1883",
                 r#"invalid address "***@host:1883": credentials are not allowed in the address; use --user and --pass"#,
             ),
             (

@@ -130,7 +130,11 @@ pub struct Pings {
 #[derive(Debug)]
 enum Control {
     Subscribe(Vec<String>, Qos),
+    /// A PINGREQ as a marker (health check, end of retained messages): when one is already
+    /// unanswered, its PINGRESP serves.
     Ping,
+    /// The keep-alive PINGREQ: an unanswered one before it is a lost connection.
+    KeepAlive,
     Disconnect,
 }
 
@@ -320,7 +324,11 @@ pub async fn start(
             }
             let mut eventloop = mq4::EventLoop::new(o, 1);
             eventloop.set_network_options(net);
-            let wire = V4Wire(eventloop);
+            let wire = V4Wire {
+                el: eventloop,
+                unfinished: false,
+                last_subscribe_pkid: 0,
+            };
             Ok((
                 client,
                 futures_either::Either::Left(drive(Conn::new(wire, shared, window), link)),
@@ -464,6 +472,12 @@ trait Wire {
     async fn flush(&mut self, link: &Link) -> Result<()>;
     /// Drops the connection and forgets what rumqttc's state holds (the outbox has it all).
     fn clean(&mut self);
+    /// Whether I/O was left half-done (a read or write dropped at an await) or requests wait
+    /// inside rumqttc: then `finish` must run before anything races against the connection.
+    fn busy(&self) -> bool;
+    /// Completes what `busy` reports: flushes what was left in the write buffer, or (MQTT 5)
+    /// lets rumqttc's poll() write the pending requests.
+    async fn finish(&mut self, link: &Link) -> Result<()>;
 }
 
 /// The connection after CONNACK: reads acknowledgements and messages, writes what the session
@@ -532,6 +546,13 @@ impl<W: Wire> Conn<W> {
             if let Some(step) = self.wire.event(link, &self.shared) {
                 return step;
             }
+            if self.wire.busy() {
+                tokio::time::timeout(link.timeout, self.wire.finish(link))
+                    .await
+                    .map_err(|_| write_timeout(link))?
+                    .map_err(established)?;
+                continue;
+            }
             if self.has_work() {
                 let written = tokio::time::timeout(link.timeout, self.write(link))
                     .await
@@ -547,7 +568,7 @@ impl<W: Wire> Conn<W> {
                 _ = self.shared.work.notified() => {}
                 _ = sleep_until_opt(ping), if ping.is_some() => {
                     self.next_ping = ping.map(|at| at.max(Instant::now()) + link.keep_alive);
-                    self.queue_ping();
+                    self.shared.control.borrow_mut().push_back(Control::KeepAlive);
                 }
             }
         }
@@ -635,7 +656,7 @@ impl<W: Wire> Conn<W> {
 }
 
 /// Rounds of `readb` after the first, at most, before writing again.
-const READ_MORE: usize = 100;
+const READ_MORE: usize = 50;
 
 /// The future's output if it is ready at once.
 async fn ready_now<F: std::future::Future>(f: F) -> Option<F::Output> {
@@ -703,14 +724,15 @@ async fn drive<W: Wire>(mut conn: Conn<W>, link: Link) {
     // Messages since the socket last ran dry.
     let mut burst = 0u32;
     loop {
-        let step = if link.coalesce && burst >= FLOOD && !conn.has_work() {
+        let step = if link.coalesce && burst >= FLOOD && !conn.has_work() && !conn.wire.busy() {
             // In a flood, a subscriber that reads the moment anything arrives makes the broker
             // send one small TCP segment per message, and both sides pay per segment. Pausing
             // for a moment once the socket is drained lets messages gather into large reads: on
             // 2 cores this took the subscriber from 0.75 to 0.17 CPU seconds per 200,000
             // messages and its rate to the raw-socket ceiling. A trickle never pauses.
-            // (Cancelling the step is safe here: with nothing to write it can only be
-            // waiting to read, or for work.)
+            // (Cancelling the step here is safe: with nothing to write and nothing half-done
+            // it is waiting to read, or for work; I/O dropped half-way is finished by the
+            // next step, see `Wire::busy`.)
             tokio::select! {
                 biased;
                 step = conn.step(&link) => step,
@@ -813,7 +835,16 @@ macro_rules! flush_network {
     };
 }
 
-struct V4Wire(mq4::EventLoop);
+struct V4Wire {
+    el: mq4::EventLoop,
+    /// A read or write started and not finished (dropped at an await).
+    unfinished: bool,
+    /// SUBSCRIBE packet ids, apart from those of publishes (1..=window).
+    last_subscribe_pkid: u16,
+}
+
+/// SUBSCRIBE packet ids on MQTT 3.1.1: above any publish's (the window is at most 1000).
+const SUBSCRIBE_PKIDS: std::ops::RangeInclusive<u16> = 60001..=65535;
 
 fn state_v4(e: mq4::StateError, target: &str) -> anyhow::Error {
     error_v4(mq4::ConnectionError::MqttState(e), target)
@@ -821,14 +852,15 @@ fn state_v4(e: mq4::StateError, target: &str) -> anyhow::Error {
 
 impl V4Wire {
     fn out(&mut self, request: mq4::Request, target: &str) -> Result<Option<mq4::Packet>> {
-        self.0
+        self.el
             .state
             .handle_outgoing_packet(request)
             .map_err(|e| state_v4(e, target))
     }
 
     async fn send(&mut self, packet: Option<mq4::Packet>, target: &str) -> Result<()> {
-        if let (Some(p), Some(network)) = (packet, self.0.network.as_mut()) {
+        if let (Some(p), Some(network)) = (packet, self.el.network.as_mut()) {
+            self.unfinished = true;
             network.write(p).await.map_err(|e| state_v4(e, target))?;
         }
         Ok(())
@@ -837,7 +869,7 @@ impl V4Wire {
 
 impl Wire for V4Wire {
     fn online(&self) -> bool {
-        self.0.network.is_some()
+        self.el.network.is_some()
     }
 
     fn pings(&self) -> bool {
@@ -846,7 +878,12 @@ impl Wire for V4Wire {
 
     async fn connect(&mut self, link: &Link) -> Result<(bool, Option<u16>)> {
         use mq4::{Event, Incoming};
-        match self.0.poll().await.map_err(|e| error_v4(e, &link.target))? {
+        match self
+            .el
+            .poll()
+            .await
+            .map_err(|e| error_v4(e, &link.target))?
+        {
             Event::Incoming(Incoming::ConnAck(ack)) => Ok((ack.session_present, None)),
             other => Err(anyhow::anyhow!(
                 "connect to {}: expected CONNACK, got {}",
@@ -857,22 +894,27 @@ impl Wire for V4Wire {
     }
 
     async fn read(&mut self, link: &Link) -> Result<()> {
-        let mq4::EventLoop { network, state, .. } = &mut self.0;
+        self.unfinished = true;
+        let mq4::EventLoop { network, state, .. } = &mut self.el;
         let network = network.as_mut().expect("online");
         network
             .readb(state)
             .await
             .map_err(|e| state_v4(e, &link.target))?;
         // rumqttc takes 10 packets at a time; everything already received is taken before
-        // writing again, so that the in-flight window refills in large writes. (Dropping
-        // `readb` when its first read is pending loses nothing.)
+        // writing again, so that the in-flight window refills in large writes. Dropping
+        // `readb` when its first read is pending loses nothing; it cannot be pending later,
+        // writing an answer, as the write buffer stays below tokio-util's 8 KiB boundary
+        // (READ_MORE × 10 answers of 4 bytes, and `finish` flushes what a dropped read left).
         for _ in 0..READ_MORE {
             match ready_now(network.readb(state)).await {
                 Some(r) => r.map_err(|e| state_v4(e, &link.target))?,
                 None => break,
             }
         }
-        flush_network!(network, link, state_v4)
+        flush_network!(network, link, state_v4)?;
+        self.unfinished = false;
+        Ok(())
     }
 
     async fn publish(&mut self, pkid: u16, m: Out, link: &Link) -> Result<()> {
@@ -882,9 +924,10 @@ impl Wire for V4Wire {
         p.dup = m.dup && pkid != 0;
         let packet = self.out(mq4::Request::Publish(p), &link.target)?;
         // The event says what the write says; the outbox knows it already.
-        if let Some(mq4::Event::Outgoing(mq4::Outgoing::Publish(id))) = self.0.state.events.back() {
+        if let Some(mq4::Event::Outgoing(mq4::Outgoing::Publish(id))) = self.el.state.events.back()
+        {
             link.log.packet(format_args!("sent PUBLISH packet id {id}"));
-            self.0.state.events.pop_back();
+            self.el.state.events.pop_back();
         }
         self.send(packet, &link.target).await
     }
@@ -896,12 +939,27 @@ impl Wire for V4Wire {
 
     async fn control(&mut self, c: Control, link: &Link) -> Result<()> {
         let request = match c {
-            Control::Subscribe(filters, qos) => mq4::Request::Subscribe(mq4::Subscribe::new_many(
-                filters
-                    .into_iter()
-                    .map(|f| mq4::SubscribeFilter::new(f, qos4(qos))),
-            )),
-            Control::Ping => mq4::Request::PingReq(mq4::PingReq),
+            Control::Subscribe(filters, qos) => {
+                // Written past rumqttc's state, which would take a packet id of the publish
+                // range (it does not check the SUBACK's id).
+                let mut sub = mq4::Subscribe::new_many(
+                    filters
+                        .into_iter()
+                        .map(|f| mq4::SubscribeFilter::new(f, qos4(qos))),
+                );
+                self.last_subscribe_pkid = match self.last_subscribe_pkid {
+                    id if SUBSCRIBE_PKIDS.contains(&id) && id < *SUBSCRIBE_PKIDS.end() => id + 1,
+                    _ => *SUBSCRIBE_PKIDS.start(),
+                };
+                sub.pkid = self.last_subscribe_pkid;
+                link.log
+                    .packet(format_args!("sent SUBSCRIBE packet id {}", sub.pkid));
+                return self
+                    .send(Some(mq4::Packet::Subscribe(sub)), &link.target)
+                    .await;
+            }
+            Control::Ping if self.el.state.await_pingresp => return Ok(()),
+            Control::Ping | Control::KeepAlive => mq4::Request::PingReq(mq4::PingReq),
             Control::Disconnect => mq4::Request::Disconnect(mq4::Disconnect),
         };
         let packet = self.out(request, &link.target)?;
@@ -909,23 +967,34 @@ impl Wire for V4Wire {
     }
 
     async fn flush(&mut self, link: &Link) -> Result<()> {
-        match self.0.network.as_mut() {
-            Some(network) => flush_network!(network, link, state_v4),
-            None => Ok(()),
+        self.unfinished = true;
+        if let Some(network) = self.el.network.as_mut() {
+            flush_network!(network, link, state_v4)?;
         }
+        self.unfinished = false;
+        Ok(())
+    }
+
+    fn busy(&self) -> bool {
+        self.unfinished
+    }
+
+    async fn finish(&mut self, link: &Link) -> Result<()> {
+        self.flush(link).await
     }
 
     fn clean(&mut self) {
-        self.0.clean();
-        self.0.pending.clear();
-        self.0.state.events.clear();
-        self.0.state.collision = None;
+        self.unfinished = false;
+        self.el.clean();
+        self.el.pending.clear();
+        self.el.state.events.clear();
+        self.el.state.collision = None;
     }
 
     fn event(&mut self, link: &Link, shared: &Shared) -> Option<Result<Step>> {
         use mq4::{Event, Incoming};
         let log = link.log;
-        let event = self.0.state.events.pop_front()?;
+        let event = self.el.state.events.pop_front()?;
         Some(Ok(match event {
             Event::Incoming(Incoming::Publish(p)) => {
                 log_publish(
@@ -1039,9 +1108,10 @@ impl Wire for V5Wire {
     }
 
     async fn read(&mut self, link: &Link) -> Result<()> {
-        // Dropping this half-way (when new work arrives) is what rumqttc's own select does
-        // between its branches; a request it had taken but not written is still in the
-        // outbox, and goes again after the reconnect that a stalled socket leads to.
+        // Raced against new work only when no request is pending (see `busy`): then it is
+        // waiting to read, or writing a few bytes of acknowledgement or PINGREQ, which stay
+        // in the write buffer if it is dropped. A poll() dropped while it writes a request
+        // from `pending` would lose that packet, so with requests pending it runs to the end.
         match self.el.poll().await {
             Ok(event) => {
                 self.el.state.events.push_front(event);
@@ -1089,7 +1159,8 @@ impl Wire for V5Wire {
                 });
                 mq5::Request::Subscribe(p5::Subscribe::new_many(filters, None))
             }
-            Control::Ping => mq5::Request::PingReq,
+            Control::Ping if self.el.state.await_pingresp => return Ok(()),
+            Control::Ping | Control::KeepAlive => mq5::Request::PingReq,
             Control::Disconnect => mq5::Request::Disconnect,
         };
         self.el.pending.push_back(request);
@@ -1098,6 +1169,14 @@ impl Wire for V5Wire {
 
     async fn flush(&mut self, _link: &Link) -> Result<()> {
         Ok(())
+    }
+
+    fn busy(&self) -> bool {
+        !self.el.pending.is_empty()
+    }
+
+    async fn finish(&mut self, link: &Link) -> Result<()> {
+        self.read(link).await
     }
 
     fn clean(&mut self) {

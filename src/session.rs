@@ -71,6 +71,7 @@ pub async fn run(cfg: &Config) -> Result<Status> {
         disconnected: false,
         suback: None,
         suback_seen: false,
+        subscribing: false,
         pong: false,
         to_clear: Vec::new(),
         started,
@@ -234,6 +235,8 @@ struct Session<'a> {
     disconnected: bool,
     suback: Option<Vec<Result<u8, String>>>,
     suback_seen: bool,
+    /// A SUBSCRIBE of --subscribe is unanswered: a reconnect makes it again.
+    subscribing: bool,
     pong: bool,
     /// When the run started, for --probe's connect time.
     started: Instant,
@@ -312,6 +315,7 @@ impl Session<'_> {
             {
                 return Err(self.closed());
             }
+            self.subscribing = true;
             let deadline = Deadline::after_timeout(self.cfg);
             self.wait(deadline, "SUBACK", |s| s.suback.is_some())
                 .await?;
@@ -514,9 +518,9 @@ impl Session<'_> {
                 batch = lines.recv() => batch,
                 _ = sleep_until_opt(overdue), if overdue.is_some() => {
                     // Acknowledgements come without a word to the session: look again.
-                    let still = self.client.outbox().oldest();
-                    if still.is_some_and(|at| at + self.cfg.timeout > Instant::now()) {
-                        continue;
+                    match self.client.outbox().oldest() {
+                        Some(at) if at + self.cfg.timeout <= Instant::now() => {}
+                        _ => continue,
                     }
                     return Err(anyhow::anyhow!(
                         "no {} from {} within {}",
@@ -675,6 +679,7 @@ impl Session<'_> {
                 self.connected_at = Some(Instant::now());
             }
             Ev::SubAck(codes) => {
+                self.subscribing = false;
                 // A SUBACK after a reconnect answers the resubscription: check it here.
                 if self.suback_seen {
                     self.check_suback(&codes)?;
@@ -713,7 +718,11 @@ impl Session<'_> {
             Ev::PingResp => self.pong = true,
             Ev::DisconnectSent => self.disconnected = true,
             Ev::Lost => {}
-            Ev::Reconnected { session_present } => self.resync = !session_present,
+            // Without the session the subscriptions are gone; with it, one whose SUBSCRIBE
+            // was lost with the connection is still to be made.
+            Ev::Reconnected { session_present } => {
+                self.resync = !session_present || self.subscribing
+            }
             Ev::Failed(e) => {
                 self.connected = false;
                 return Err(e);
@@ -776,8 +785,8 @@ impl Session<'_> {
         ))
     }
 
-    /// After a reconnect to a broker that kept no session: subscribe again. (The driver sends
-    /// every unconfirmed message again itself.)
+    /// After a reconnect to a broker that kept no session (or before a SUBACK came): subscribe
+    /// again. (The driver sends every unconfirmed message again itself.)
     async fn resync(&mut self) -> Result<()> {
         if !std::mem::take(&mut self.resync) {
             return Ok(());
@@ -791,6 +800,7 @@ impl Session<'_> {
         {
             return Err(self.closed());
         }
+        self.subscribing = !self.cfg.subscribe.is_empty();
         Ok(())
     }
 

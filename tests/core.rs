@@ -152,7 +152,7 @@ fn sub_ready_v(args: &[&str]) -> Proc {
     let mut cmd = mqttc(&["-v"]);
     cmd.args(args);
     let p = spawn(&mut cmd);
-    await_stderr(&p, "mqttc: received SUBACK packet id 1\n", 1);
+    await_stderr(&p, "mqttc: received SUBACK packet id 60001\n", 1);
     p
 }
 
@@ -897,7 +897,7 @@ fn publish_and_subscribe_in_one_run_prints_its_own_message() {
     assert_eq!(out.stdout, b"echo/x hello me\n", "{out:?}");
     // The SUBACK came before the PUBLISH went out.
     let e = out.stderr_str();
-    let suback = e.find("mqttc: received SUBACK packet id 1\n");
+    let suback = e.find("mqttc: received SUBACK packet id 60001\n");
     let publish = e.find("mqttc: sent PUBLISH packet id 0\n");
     assert!(
         matches!((suback, publish), (Some(s), Some(p)) if s < p),

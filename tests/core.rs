@@ -1445,6 +1445,91 @@ fn tls_wrong_ca_and_wrong_name_exit_1() {
     assert_one_error_line(&out, 1, &format!("mqttc: TLS with {}: ", b.addr()), "");
 }
 
+/// A TLS server on 127.0.0.1 presenting a certificate for localhost that expired in 2021
+/// (signed by a CA of its own, written to `dir/expired-ca.pem`): it accepts one connection and
+/// runs the handshake, which the client aborts.
+fn expired_tls_server(dir: &Path) -> u16 {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    fs::write(dir.join("expired-ca.pem"), ca_pem).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let mut leaf = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    leaf.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    leaf.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    let cert = leaf.signed_by(&key, &issuer).unwrap().pem();
+    let certs = vec![CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()];
+    let key = PrivateKeyDer::from_pem_slice(key.serialize_pem().as_bytes()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        if let Ok((mut sock, _)) = listener.accept() {
+            let mut conn = rustls::ServerConnection::new(std::sync::Arc::new(config)).unwrap();
+            sock.set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            while conn.is_handshaking() {
+                if conn.complete_io(&mut sock).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn tls_expired_certificate_and_refused_handshake_exit_1_naming_them() {
+    let dir = tempdir();
+    let port = expired_tls_server(dir.path());
+    let addr = format!("localhost:{port}");
+    let ca = dir.path().join("expired-ca.pem");
+    let out = mqttc_run(&["--tls", "--ca", s(&ca), "--timeout", "5s", &addr], b"");
+    assert_out(
+        &out,
+        1,
+        b"",
+        &err(&format!(
+            "TLS with {addr}: the broker's certificate has expired"
+        )),
+    );
+
+    // A server that answers the ClientHello with a fatal handshake_failure alert.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        if let Ok((mut sock, _)) = listener.accept() {
+            let mut hello = [0u8; 5];
+            let _ = sock.read_exact(&mut hello);
+            let _ = sock.write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
+            let _ = sock.flush();
+            thread::sleep(Duration::from_millis(500));
+        }
+    });
+    let addr = format!("127.0.0.1:{port}");
+    let out = mqttc_run(&["--tls", "--timeout", "5s", &addr], b"");
+    assert_out(
+        &out,
+        1,
+        b"",
+        &err(&format!(
+            "TLS with {addr}: the broker refused the TLS handshake (a client certificate may be required)"
+        )),
+    );
+}
+
 #[test]
 fn tls_insecure_warns_and_quiet_silences_the_warning() {
     let b = Broker::start(BrokerOptions::new().tls());

@@ -489,6 +489,8 @@ struct Conn<W> {
     window: u16,
     upper: u16,
     next_ping: Option<Instant>,
+    /// REFILL_WAIT has passed: write whatever fits.
+    refill_due: bool,
 }
 
 /// The driver's end: the session's waits end with it.
@@ -507,6 +509,7 @@ impl<W: Wire> Conn<W> {
             window,
             upper: window,
             next_ping: None,
+            refill_due: false,
         }
     }
 
@@ -521,11 +524,27 @@ impl<W: Wire> Conn<W> {
         // The window refills once a worthwhile batch fits (an eighth of it, or all that is
         // queued): refilling after every few acknowledgements costs a write, and a wake-up of
         // the broker, per few messages. The messages in flight keep the broker busy meanwhile.
+        // It waits for that at most REFILL_WAIT (`refill_due`): mosquitto leaves Nagle's
+        // algorithm on, so its acknowledgements wait for our TCP ACK, which the kernel delays
+        // by up to 40 ms when no data of ours goes out.
+        let (queued, room) = self.queued_and_room();
+        queued > 0 && room > 0 && (self.refill_due || room >= queued.min(self.batch()))
+    }
+
+    fn batch(&self) -> usize {
+        (usize::from(self.window) / 8).max(1)
+    }
+
+    fn queued_and_room(&self) -> (usize, usize) {
         let outbox = self.shared.outbox.borrow();
-        let window = usize::from(self.window);
-        let room = window.saturating_sub(outbox.in_flight());
-        let queued = outbox.queued();
-        queued > 0 && room > 0 && room >= queued.min((window / 8).max(1))
+        let room = usize::from(self.window).saturating_sub(outbox.in_flight());
+        (outbox.queued(), room)
+    }
+
+    /// Messages wait and some fit, but not yet a batch.
+    fn refill_waiting(&self) -> bool {
+        let (queued, room) = self.queued_and_room();
+        queued > 0 && room > 0
     }
 
     fn clean(&mut self, link: &Link) {
@@ -563,9 +582,11 @@ impl<W: Wire> Conn<W> {
                 continue;
             }
             let ping = self.next_ping;
+            let refill = self.refill_waiting();
             tokio::select! {
                 r = self.wire.read(link) => r.map_err(established)?,
                 _ = self.shared.work.notified() => {}
+                _ = tokio::time::sleep(REFILL_WAIT), if refill => self.refill_due = true,
                 _ = sleep_until_opt(ping), if ping.is_some() => {
                     self.next_ping = ping.map(|at| at.max(Instant::now()) + link.keep_alive);
                     self.shared.control.borrow_mut().push_back(Control::KeepAlive);
@@ -619,6 +640,7 @@ impl<W: Wire> Conn<W> {
     /// Writes the queued requests and as many messages as the window takes, then flushes once;
     /// the number of messages written.
     async fn write(&mut self, link: &Link) -> Result<usize> {
+        self.refill_due = false;
         loop {
             let next = self.shared.control.borrow_mut().pop_front();
             match next {
@@ -654,6 +676,9 @@ impl<W: Wire> Conn<W> {
         Ok(written)
     }
 }
+
+/// The longest wait for room for a batch of messages (see `Conn::has_work`).
+const REFILL_WAIT: Duration = Duration::from_millis(1);
 
 /// Rounds of `readb` after the first, at most, before writing again.
 const READ_MORE: usize = 50;

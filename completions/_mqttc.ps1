@@ -49,7 +49,7 @@ Register-ArgumentCompleter -Native -CommandName 'mqttc' -ScriptBlock {
             [CompletionResult]::new('--pass', '--pass', [CompletionResultType]::ParameterName, 'Read the password from FILE (less one trailing line break)')
             [CompletionResult]::new('--net', '--net', [CompletionResultType]::ParameterName, 'Network: tcp, tcp4, tcp6 or unix (the address is then a socket path)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound on connect, TLS and each awaited acknowledgement (e.g. 500ms, 4s, 2m)')
-            [CompletionResult]::new('--keepalive', '--keepalive', [CompletionResultType]::ParameterName, 'Keep-alive interval in seconds (0 disables)')
+            [CompletionResult]::new('--keepalive', '--keepalive', [CompletionResultType]::ParameterName, 'Keep-alive interval in seconds (0 disables; at least 5 with MQTT 5)')
             [CompletionResult]::new('--reconnect-max', '--reconnect-max', [CompletionResultType]::ParameterName, 'Longest pause between reconnect attempts')
             [CompletionResult]::new('--ca', '--ca', [CompletionResultType]::ParameterName, 'Also trust the CA certificates in FILE (PEM)')
             [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate chain, PEM (needs --key)')

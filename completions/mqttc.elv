@@ -46,7 +46,7 @@ set edit:completion:arg-completer[mqttc] = {|@words|
             cand --pass 'Read the password from FILE (less one trailing line break)'
             cand --net 'Network: tcp, tcp4, tcp6 or unix (the address is then a socket path)'
             cand --timeout 'Bound on connect, TLS and each awaited acknowledgement (e.g. 500ms, 4s, 2m)'
-            cand --keepalive 'Keep-alive interval in seconds (0 disables)'
+            cand --keepalive 'Keep-alive interval in seconds (0 disables; at least 5 with MQTT 5)'
             cand --reconnect-max 'Longest pause between reconnect attempts'
             cand --ca 'Also trust the CA certificates in FILE (PEM)'
             cand --cert 'Client certificate chain, PEM (needs --key)'

@@ -23,7 +23,7 @@ tcp4\t'TCP over IPv4 only'
 tcp6\t'TCP over IPv6 only'
 unix\t'a unix domain socket; the address is its path'"
 complete -c mqttc -l timeout -d 'Bound on connect, TLS and each awaited acknowledgement (e.g. 500ms, 4s, 2m)' -r -f
-complete -c mqttc -l keepalive -d 'Keep-alive interval in seconds (0 disables)' -r -f
+complete -c mqttc -l keepalive -d 'Keep-alive interval in seconds (0 disables; at least 5 with MQTT 5)' -r -f
 complete -c mqttc -l reconnect-max -d 'Longest pause between reconnect attempts' -r
 complete -c mqttc -l ca -d 'Also trust the CA certificates in FILE (PEM)' -r -F
 complete -c mqttc -l cert -d 'Client certificate chain, PEM (needs --key)' -r -F

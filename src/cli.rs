@@ -437,7 +437,7 @@ the command line, where other users could read it."
     )]
     pub timeout: std::time::Duration,
 
-    /// Keep-alive interval in seconds (0 disables)
+    /// Keep-alive interval in seconds (0 disables; at least 5 with MQTT 5)
     #[arg(
         long,
         value_name = "SECONDS",

@@ -311,6 +311,14 @@ pub fn from_cli(cli: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Config
         MqttVersion::V311 => Version::V311,
         MqttVersion::V5 => Version::V5,
     };
+    // rumqttc's MQTT 5 client cannot keep a connection alive with a shorter interval (nor
+    // without one).
+    if version == Version::V5 && cli.keepalive < 5 {
+        return Err(Failure::usage(format!(
+            "--keepalive {}: MQTT 5 needs at least 5 seconds",
+            cli.keepalive
+        )));
+    }
     let v5_flag = [
         ("--property", !cli.property.is_empty()),
         ("--content-type", cli.content_type.is_some()),

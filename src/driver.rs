@@ -43,13 +43,17 @@ const INFLIGHT: u16 = 1000;
 /// a refusal, and drops the message. 20 is mosquitto's default and libmosquitto's window.
 const INFLIGHT_V311_QOS2: u16 = 20;
 
-fn inflight_v311(cfg: &Config) -> u16 {
-    let may_publish_qos2 = cfg.qos == Qos::ExactlyOnce
+/// Whether the run may publish at QoS 2 (--input json sets the QoS per record).
+fn may_publish_qos2(cfg: &Config) -> bool {
+    cfg.qos == Qos::ExactlyOnce
         || matches!(
             cfg.publish.as_ref().map(|p| &p.payload),
             Some(crate::config::Payload::Json)
-        );
-    if may_publish_qos2 {
+        )
+}
+
+fn inflight_v311(cfg: &Config) -> u16 {
+    if may_publish_qos2(cfg) {
         INFLIGHT_V311_QOS2
     } else {
         INFLIGHT
@@ -361,10 +365,16 @@ pub async fn start(
                     properties: None,
                 });
             }
+            // The channel holds at most the in-flight window.
+            let (requests, el) = mq5::AsyncClient::new(o, usize::from(INFLIGHT) + 16);
             let wire = V5Wire {
-                el: mq5::EventLoop::new(o, 1),
+                el,
+                client: requests,
                 v5: Box::new(v5),
                 online: false,
+                own_ids: VecDeque::new(),
+                in_channel: 0,
+                channel: !may_publish_qos2(cfg),
             };
             Ok((
                 client,
@@ -459,6 +469,11 @@ trait Wire {
     fn online(&self) -> bool;
     /// Whether mqttc sends the keep-alive pings (else rumqttc does).
     fn pings(&self) -> bool;
+    /// A PINGREQ is unanswered or about to be written.
+    fn ping_outstanding(&self) -> bool;
+    /// Whether many messages go out in one write (else one write each: no use waiting to
+    /// refill the window in batches).
+    fn batches(&self) -> bool;
     /// Connects; the CONNACK's session-present flag and, under MQTT 5, Receive Maximum.
     async fn connect(&mut self, link: &Link) -> Result<(bool, Option<u16>)>;
     /// Reads what has arrived (at least one packet) into the state, then writes the answers.
@@ -467,6 +482,14 @@ trait Wire {
     fn event(&mut self, link: &Link, shared: &Shared) -> Option<Result<Step>>;
     /// Queues a PUBLISH for writing (pkid 0 at QoS 0).
     async fn publish(&mut self, pkid: u16, m: Out, link: &Link) -> Result<()>;
+    /// Whether rumqttc chooses the packet id of a message at this QoS (`hand_over`).
+    fn lets_rumqttc_choose(&self, _qos: Qos) -> bool {
+        false
+    }
+    /// Hands a message to rumqttc, which chooses its packet id and reports it in an event.
+    async fn hand_over(&mut self, _m: Out, _link: &Link) -> Result<()> {
+        unreachable!("only wires that let rumqttc choose packet ids hand over")
+    }
     async fn pubrel(&mut self, pkid: u16, link: &Link) -> Result<()>;
     async fn control(&mut self, c: Control, link: &Link) -> Result<()>;
     async fn flush(&mut self, link: &Link) -> Result<()>;
@@ -491,6 +514,17 @@ struct Conn<W> {
     next_ping: Option<Instant>,
     /// REFILL_WAIT has passed: write whatever fits.
     refill_due: bool,
+    /// Every SUBSCRIBE of the run, made again after a reconnect to a broker without our
+    /// session (before any message is sent again, so none misses its subscriber).
+    subscriptions: Vec<(Vec<String>, Qos)>,
+    /// Of those, the ones written and not yet answered, oldest first: made again after any
+    /// reconnect.
+    unanswered: VecDeque<usize>,
+    /// A marker PINGREQ (`Control::Ping`) is unanswered: its PINGRESP goes to the session.
+    marker_sent: bool,
+    /// A marker waits for an unanswered PINGREQ before it (a keep-alive one, sent before what
+    /// the marker must follow).
+    marker_waiting: bool,
 }
 
 /// The driver's end: the session's waits end with it.
@@ -510,7 +544,28 @@ impl<W: Wire> Conn<W> {
             upper: window,
             next_ping: None,
             refill_due: false,
+            subscriptions: Vec::new(),
+            unanswered: VecDeque::new(),
+            marker_sent: false,
+            marker_waiting: false,
         }
+    }
+
+    /// A PINGRESP came: whether it answers a marker (else a keep-alive PINGREQ; a marker
+    /// waiting for it goes now).
+    fn pingresp(&mut self) -> bool {
+        if std::mem::take(&mut self.marker_sent) {
+            return true;
+        }
+        if std::mem::take(&mut self.marker_waiting) {
+            self.queue_ping();
+        }
+        false
+    }
+
+    /// A SUBACK came: the oldest SUBSCRIBE is answered.
+    fn answered(&mut self) {
+        self.unanswered.pop_front();
     }
 
     fn queue_ping(&mut self) {
@@ -532,7 +587,11 @@ impl<W: Wire> Conn<W> {
     }
 
     fn batch(&self) -> usize {
-        (usize::from(self.window) / 8).max(1)
+        if self.wire.batches() {
+            (usize::from(self.window) / 8).max(1)
+        } else {
+            1
+        }
     }
 
     fn queued_and_room(&self) -> (usize, usize) {
@@ -550,11 +609,19 @@ impl<W: Wire> Conn<W> {
     fn clean(&mut self, link: &Link) {
         // Events already taken in (acknowledgements above all) reach the session first.
         while let Some(step) = self.wire.event(link, &self.shared) {
-            if let Ok(Step::Ev(ev)) = step {
-                let _ = link.tx.send(ev);
+            match step {
+                Ok(Step::Ev(Ev::PingResp)) if !self.pingresp() => {}
+                Ok(Step::Ev(ev)) => {
+                    let _ = link.tx.send(ev);
+                }
+                _ => {}
             }
         }
         self.wire.clean();
+        // A marker that lost its PINGRESP with the connection goes again on the new one.
+        if std::mem::take(&mut self.marker_sent) | std::mem::take(&mut self.marker_waiting) {
+            self.queue_ping();
+        }
     }
 
     async fn step(&mut self, link: &Link) -> Result<Step> {
@@ -575,7 +642,8 @@ impl<W: Wire> Conn<W> {
             if self.has_work() {
                 let written = tokio::time::timeout(link.timeout, self.write(link))
                     .await
-                    .map_err(|_| write_timeout(link))??;
+                    .map_err(|_| write_timeout(link))?
+                    .map_err(established)?;
                 if written > 0 {
                     return Ok(Step::Ev(Ev::Written));
                 }
@@ -602,6 +670,12 @@ impl<W: Wire> Conn<W> {
         }
         self.next_ping = (self.wire.pings() && !link.keep_alive.is_zero())
             .then(|| Instant::now() + link.keep_alive);
+        let again: Vec<usize> = if session_present {
+            self.unanswered.drain(..).collect()
+        } else {
+            self.unanswered.clear();
+            (0..self.subscriptions.len()).collect()
+        };
         let resend = {
             let mut outbox = self.shared.outbox.borrow_mut();
             if session_present {
@@ -621,7 +695,16 @@ impl<W: Wire> Conn<W> {
                 "the broker kept the session: sending {} unconfirmed again",
                 resend.len()
             ));
+        }
+        if !again.is_empty() || !resend.is_empty() {
             let again = async {
+                for i in again {
+                    let (filters, qos) = self.subscriptions[i].clone();
+                    self.unanswered.push_back(i);
+                    self.wire
+                        .control(Control::Subscribe(filters, qos), link)
+                        .await?;
+                }
                 for r in resend {
                     match r {
                         Resend::Publish(pkid, m) => self.wire.publish(pkid, m, link).await?,
@@ -644,29 +727,50 @@ impl<W: Wire> Conn<W> {
         loop {
             let next = self.shared.control.borrow_mut().pop_front();
             match next {
-                Some(c) => self.wire.control(c, link).await?,
+                Some(c) => {
+                    match &c {
+                        Control::Subscribe(filters, qos) => {
+                            self.unanswered.push_back(self.subscriptions.len());
+                            self.subscriptions.push((filters.clone(), *qos));
+                        }
+                        Control::Ping if self.wire.ping_outstanding() => {
+                            self.marker_waiting = true;
+                            continue;
+                        }
+                        Control::Ping => self.marker_sent = true,
+                        _ => {}
+                    }
+                    self.wire.control(c, link).await?
+                }
                 None => break,
             }
         }
         let now = Instant::now();
         let mut written = 0usize;
         loop {
-            let (pkid, m) = {
+            let (pkid, m, handed) = {
                 let mut outbox = self.shared.outbox.borrow_mut();
                 if outbox.in_flight() >= usize::from(self.window) {
                     break;
                 }
                 let Some(m) = outbox.pop() else { break };
-                if m.qos == Qos::AtMostOnce {
-                    (0, m)
+                if self.wire.lets_rumqttc_choose(m.qos) {
+                    outbox.handed_over(m.clone(), now);
+                    (0, m, true)
+                } else if m.qos == Qos::AtMostOnce {
+                    (0, m, false)
                 } else {
                     // In the outbox before it is written: a write that fails loses nothing.
                     let pkid = outbox.next_pkid(self.window);
                     outbox.sent(pkid, m.clone(), now);
-                    (pkid, m)
+                    (pkid, m, false)
                 }
             };
-            self.wire.publish(pkid, m, link).await?;
+            if handed {
+                self.wire.hand_over(m, link).await?;
+            } else {
+                self.wire.publish(pkid, m, link).await?;
+            }
             written += 1;
         }
         self.wire.flush(link).await?;
@@ -774,9 +878,13 @@ async fn drive<W: Wire>(mut conn: Conn<W>, link: Link) {
             burst += 1;
         }
         match step {
+            Ok(Step::Ev(Ev::PingResp)) if !conn.pingresp() => {}
             Ok(Step::Ev(ev)) => {
-                if let (Ev::SubAck(_), true) = (&ev, link.pings.after_suback) {
-                    conn.queue_ping();
+                if let Ev::SubAck(_) = &ev {
+                    conn.answered();
+                    if link.pings.after_suback {
+                        conn.queue_ping();
+                    }
                 }
                 if link.tx.send(ev).is_err() {
                     return;
@@ -901,6 +1009,14 @@ impl Wire for V4Wire {
         true
     }
 
+    fn batches(&self) -> bool {
+        true
+    }
+
+    fn ping_outstanding(&self) -> bool {
+        self.el.state.await_pingresp
+    }
+
     async fn connect(&mut self, link: &Link) -> Result<(bool, Option<u16>)> {
         use mq4::{Event, Incoming};
         match self
@@ -983,7 +1099,6 @@ impl Wire for V4Wire {
                     .send(Some(mq4::Packet::Subscribe(sub)), &link.target)
                     .await;
             }
-            Control::Ping if self.el.state.await_pingresp => return Ok(()),
             Control::Ping | Control::KeepAlive => mq4::Request::PingReq(mq4::PingReq),
             Control::Disconnect => mq4::Request::Disconnect(mq4::Disconnect),
         };
@@ -1092,12 +1207,25 @@ fn acked(shared: &Shared, pkid: u16) -> Step {
 }
 
 /// MQTT 5: rumqttc keeps this event loop's connection private, so its `poll()` does the
-/// reading, writing and pinging; mqttc hands it each request (packet ids chosen, DUP set) through
-/// its public queue of pending requests. One write per packet: the fast path is MQTT 3.1.1's.
+/// reading, writing and pinging. In a run without QoS 2, messages go through its request
+/// channel and rumqttc chooses their packet ids (the outbox learns each from the
+/// `Outgoing::Publish` event, in order). A run that may publish QoS 2 (rumqttc's ids could
+/// reuse one a QoS 2 exchange still holds), and everything sent again after a reconnect, goes
+/// through its public queue of pending requests with ids mqttc chooses and DUP set. That queue
+/// waits a timer tick (about 1 ms) per request, so such runs are slow under MQTT 5. One write
+/// per packet: the batched fast path is MQTT 3.1.1's.
 struct V5Wire {
     el: mq5::EventLoop,
+    client: mq5::AsyncClient,
     v5: Box<V5>,
     online: bool,
+    /// Packet ids of the publishes put in `pending`, in order.
+    own_ids: VecDeque<u16>,
+    /// Messages in rumqttc's request channel, not yet reported written.
+    in_channel: usize,
+    /// Publishes go through the request channel: the run publishes no QoS 2 message (one
+    /// run never mixes rumqttc's packet ids with mqttc's).
+    channel: bool,
 }
 
 impl Wire for V5Wire {
@@ -1107,6 +1235,19 @@ impl Wire for V5Wire {
 
     fn pings(&self) -> bool {
         false
+    }
+
+    fn batches(&self) -> bool {
+        false
+    }
+
+    fn ping_outstanding(&self) -> bool {
+        self.el.state.await_pingresp
+            || self
+                .el
+                .pending
+                .iter()
+                .any(|r| matches!(r, mq5::Request::PingReq))
     }
 
     async fn connect(&mut self, link: &Link) -> Result<(bool, Option<u16>)> {
@@ -1155,7 +1296,26 @@ impl Wire for V5Wire {
         p.retain = m.retain;
         p.pkid = pkid;
         p.dup = m.dup && pkid != 0;
+        self.own_ids.push_back(pkid);
         self.el.pending.push_back(mq5::Request::Publish(p));
+        Ok(())
+    }
+
+    fn lets_rumqttc_choose(&self, _qos: Qos) -> bool {
+        self.channel
+    }
+
+    async fn hand_over(&mut self, m: Out, link: &Link) -> Result<()> {
+        let properties = m.properties.or_else(|| self.v5.publish_properties.clone());
+        let (topic, qos, payload) = (&*m.topic, qos5(m.qos), m.payload);
+        let sent = match properties {
+            Some(p) => self
+                .client
+                .try_publish_with_properties(topic, qos, m.retain, payload, p),
+            None => self.client.try_publish(topic, qos, m.retain, payload),
+        };
+        sent.map_err(|e| anyhow::anyhow!("connection to {}: {e}", link.target))?;
+        self.in_channel += 1;
         Ok(())
     }
 
@@ -1184,7 +1344,6 @@ impl Wire for V5Wire {
                 });
                 mq5::Request::Subscribe(p5::Subscribe::new_many(filters, None))
             }
-            Control::Ping if self.el.state.await_pingresp => return Ok(()),
             Control::Ping | Control::KeepAlive => mq5::Request::PingReq,
             Control::Disconnect => mq5::Request::Disconnect,
         };
@@ -1197,7 +1356,7 @@ impl Wire for V5Wire {
     }
 
     fn busy(&self) -> bool {
-        !self.el.pending.is_empty()
+        !self.el.pending.is_empty() || self.in_channel > 0
     }
 
     async fn finish(&mut self, link: &Link) -> Result<()> {
@@ -1206,6 +1365,8 @@ impl Wire for V5Wire {
 
     fn clean(&mut self) {
         self.online = false;
+        self.own_ids.clear();
+        self.in_channel = 0;
         self.el.clean();
         self.el.pending.clear();
         self.el.state.events.clear();
@@ -1217,6 +1378,20 @@ impl Wire for V5Wire {
         let log = link.log;
         let event = self.el.state.events.pop_front()?;
         Some(Ok(match event {
+            Event::Outgoing(mq4::Outgoing::Publish(pkid)) => {
+                log.packet(format_args!("sent PUBLISH packet id {pkid}"));
+                if self.own_ids.front() == Some(&pkid) {
+                    self.own_ids.pop_front();
+                    return Some(Ok(Step::Skip));
+                }
+                self.in_channel = self.in_channel.saturating_sub(1);
+                let mut outbox = shared.outbox.borrow_mut();
+                if outbox.assigned(pkid) && outbox.is_empty() {
+                    Step::Ev(Ev::Written)
+                } else {
+                    Step::Skip
+                }
+            }
             Event::Incoming(Incoming::Publish(p)) => {
                 let topic = String::from_utf8_lossy(&p.topic);
                 log_publish(log, &topic, p.qos as u8, p.retain, p.pkid, p.payload.len());

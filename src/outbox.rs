@@ -54,6 +54,9 @@ pub struct Outbox {
     queued: VecDeque<Out>,
     /// Written at QoS 1/2 and not yet complete.
     sent: HashMap<u16, InFlight>,
+    /// Handed to rumqttc, which chooses the packet id (MQTT 5, QoS 0/1): in the order handed
+    /// over, which is the order rumqttc reports their ids in.
+    unassigned: VecDeque<(Out, Instant)>,
     next_seq: u64,
     last_pkid: u16,
 }
@@ -64,12 +67,12 @@ impl Outbox {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.queued.is_empty() && self.sent.is_empty()
+        self.queued.is_empty() && self.sent.is_empty() && self.unassigned.is_empty()
     }
 
     /// Messages not yet confirmed.
     pub fn len(&self) -> usize {
-        self.queued.len() + self.sent.len()
+        self.queued.len() + self.sent.len() + self.unassigned.len()
     }
 
     pub fn queued(&self) -> usize {
@@ -77,7 +80,26 @@ impl Outbox {
     }
 
     pub fn in_flight(&self) -> usize {
-        self.sent.len()
+        self.sent.len() + self.unassigned.len()
+    }
+
+    /// A message went to rumqttc, which will choose its packet id.
+    pub fn handed_over(&mut self, out: Out, at: Instant) {
+        self.unassigned.push_back((out, at));
+    }
+
+    /// rumqttc wrote the oldest message handed over with this packet id (0 at QoS 0); false
+    /// when none was waiting.
+    pub fn assigned(&mut self, pkid: u16) -> bool {
+        match self.unassigned.pop_front() {
+            Some((out, at)) => {
+                if pkid != 0 {
+                    self.sent(pkid, out, at);
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     /// The next message to write.
@@ -130,7 +152,15 @@ impl Outbox {
 
     /// When the oldest unconfirmed message was written.
     pub fn oldest(&self) -> Option<Instant> {
-        self.sent.values().map(|m| m.at).min()
+        let handed = self.unassigned.front().map(|(_, at)| *at);
+        self.sent.values().map(|m| m.at).chain(handed).min()
+    }
+
+    /// Messages handed over but never written (the connection ended first) go first in line.
+    fn unhand(&mut self) {
+        while let Some((out, _)) = self.unassigned.pop_back() {
+            self.queued.push_front(out);
+        }
     }
 
     fn in_order(&mut self) -> Vec<(u16, InFlight)> {
@@ -144,6 +174,7 @@ impl Outbox {
     /// it had answered with PUBREC, but without the session it forgot them before PUBREL
     /// released them, so they go again too.
     pub fn requeue(&mut self) -> usize {
+        self.unhand();
         let again = self.in_order();
         let count = again.len();
         for (_, mut m) in again.into_iter().rev() {
@@ -156,6 +187,7 @@ impl Outbox {
     /// The broker kept the session: every message in flight goes again under its packet id,
     /// as a PUBLISH marked DUP or, once released, as a PUBREL. They stay in flight.
     pub fn resume(&mut self, at: Instant) -> Vec<Resend> {
+        self.unhand();
         let again = self.in_order();
         let mut out = Vec::with_capacity(again.len());
         for (pkid, mut m) in again {
@@ -249,6 +281,29 @@ mod tests {
                 ("d".into(), false)
             ]
         );
+    }
+
+    #[test]
+    fn ids_chosen_by_rumqttc_are_assigned_in_order_and_unwritten_ones_requeued() {
+        let mut o = Outbox::default();
+        for name in ["a", "b", "c"] {
+            o.push(m(name));
+        }
+        for _ in 0..3 {
+            let out = o.pop().unwrap();
+            o.handed_over(out, Instant::now());
+        }
+        assert_eq!(o.in_flight(), 3);
+        assert!(o.assigned(7));
+        assert!(o.assigned(0)); // b went at QoS 0
+        assert_eq!(o.in_flight(), 2);
+        // The connection ends before c is written: a (in flight, DUP) goes again, then c.
+        assert_eq!(o.requeue(), 1);
+        let names: Vec<(String, bool)> = std::iter::from_fn(|| o.pop())
+            .map(|m| (m.topic.to_string(), m.dup))
+            .collect();
+        assert_eq!(names, [("a".into(), true), ("c".into(), false)]);
+        assert!(!o.assigned(9));
     }
 
     #[test]

@@ -63,7 +63,6 @@ pub async fn run(cfg: &Config) -> Result<Status> {
         log,
         client,
         online,
-        resync: false,
         rx,
         signals,
         out: Output::new(cfg),
@@ -71,7 +70,6 @@ pub async fn run(cfg: &Config) -> Result<Status> {
         disconnected: false,
         suback: None,
         suback_seen: false,
-        subscribing: false,
         pong: false,
         to_clear: Vec::new(),
         started,
@@ -226,8 +224,6 @@ struct Session<'a> {
     client: Client,
     /// False while --reconnect restores a lost connection: deadlines wait for it.
     online: Rc<Cell<bool>>,
-    /// Reconnected to a broker that kept no session: subscribe and publish again.
-    resync: bool,
     rx: mpsc::UnboundedReceiver<Ev>,
     signals: Signals,
     out: Output,
@@ -235,8 +231,6 @@ struct Session<'a> {
     disconnected: bool,
     suback: Option<Vec<Result<u8, String>>>,
     suback_seen: bool,
-    /// A SUBSCRIBE of --subscribe is unanswered: a reconnect makes it again.
-    subscribing: bool,
     pong: bool,
     /// When the run started, for --probe's connect time.
     started: Instant,
@@ -315,7 +309,7 @@ impl Session<'_> {
             {
                 return Err(self.closed());
             }
-            self.subscribing = true;
+
             let deadline = Deadline::after_timeout(self.cfg);
             self.wait(deadline, "SUBACK", |s| s.suback.is_some())
                 .await?;
@@ -428,7 +422,6 @@ impl Session<'_> {
     /// waits for acknowledgements) this waits, handling signals, for at most --timeout, or for
     /// as long as --reconnect restores the connection.
     async fn send(&mut self, m: Out) -> Result<()> {
-        self.resync().await?;
         let result = {
             let publish = self.client.publish(m);
             let timeout = self.cfg.timeout;
@@ -534,7 +527,11 @@ impl Session<'_> {
                         Some(ev) => self.handle(ev)?,
                         None => return Err(anyhow::anyhow!("connection to {} ended", self.cfg.target)),
                     }
-                    self.resync().await?;
+                    while let Ok(ev) = self.rx.try_recv() {
+                        self.handle(ev)?;
+                    }
+                    // Nothing more waiting: what was printed goes to the reader now.
+                    self.out.flush()?;
                     continue;
                 }
                 s = self.signals.next() => return Err(Signalled(s).into()),
@@ -572,7 +569,7 @@ impl Session<'_> {
             while let Ok(ev) = self.rx.try_recv() {
                 self.handle(ev)?;
             }
-            self.resync().await?;
+            self.out.flush()?;
         }
         Ok(bad_line)
     }
@@ -661,7 +658,6 @@ impl Session<'_> {
                 at = Some(Instant::now() + idle);
             }
             self.handle(ev)?;
-            self.resync().await?;
             while let Some(topic) = self.to_clear.pop() {
                 let clear = Out {
                     retain: true,
@@ -679,7 +675,6 @@ impl Session<'_> {
                 self.connected_at = Some(Instant::now());
             }
             Ev::SubAck(codes) => {
-                self.subscribing = false;
                 // A SUBACK after a reconnect answers the resubscription: check it here.
                 if self.suback_seen {
                     self.check_suback(&codes)?;
@@ -718,11 +713,8 @@ impl Session<'_> {
             Ev::PingResp => self.pong = true,
             Ev::DisconnectSent => self.disconnected = true,
             Ev::Lost => {}
-            // Without the session the subscriptions are gone; with it, one whose SUBSCRIBE
-            // was lost with the connection is still to be made.
-            Ev::Reconnected { session_present } => {
-                self.resync = !session_present || self.subscribing
-            }
+            // The driver subscribes and publishes again itself.
+            Ev::Reconnected { .. } => {}
             Ev::Failed(e) => {
                 self.connected = false;
                 return Err(e);
@@ -783,25 +775,6 @@ impl Session<'_> {
             refused.join(", "),
             self.cfg.target
         ))
-    }
-
-    /// After a reconnect to a broker that kept no session (or before a SUBACK came): subscribe
-    /// again. (The driver sends every unconfirmed message again itself.)
-    async fn resync(&mut self) -> Result<()> {
-        if !std::mem::take(&mut self.resync) {
-            return Ok(());
-        }
-        if !self.cfg.subscribe.is_empty()
-            && self
-                .client
-                .subscribe(&self.cfg.subscribe, self.subscribe_qos())
-                .await
-                .is_err()
-        {
-            return Err(self.closed());
-        }
-        self.subscribing = !self.cfg.subscribe.is_empty();
-        Ok(())
     }
 
     /// The event loop has ended: its reason is waiting in the channel.

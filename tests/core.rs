@@ -1805,6 +1805,8 @@ fn bad_input_exits_2_with_one_line_and_sends_nothing() {
         (vec!["-q", "3"], clap_line("invalid value '3' for '--qos <QOS>' [possible values: 0, 1, 2]")),
         (vec!["--will-topic", "w", "--will-qos", "3"], clap_line("invalid value '3' for '--will-qos <QOS>' [possible values: 0, 1, 2]")),
         (vec!["--keepalive", "65536"], clap_line("invalid value '65536' for '--keepalive <SECONDS>': 65536 is not in 0..=65535")),
+        (vec!["--mqtt-version", "5", "--keepalive", "0"], "--keepalive 0: MQTT 5 needs at least 5 seconds".into()),
+        (vec!["--mqtt-version", "5", "--keepalive", "4"], "--keepalive 4: MQTT 5 needs at least 5 seconds".into()),
         (vec!["--net", "udp"], clap_line("invalid value 'udp' for '--net <NAME>' [possible values: tcp, tcp4, tcp6, unix]")),
         (vec!["-s", "t", "-C", "0"], clap_line("invalid value '0' for '--count <N>': 0 is not in 1..18446744073709551615")),
         (vec!["-m", "x"], clap_line("the following required arguments were not provided: --publish <TOPIC>")),

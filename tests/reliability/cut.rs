@@ -689,3 +689,77 @@ fn qos1_large_lines_through_a_stalled_upstream_lose_nothing() {
         "3.1.1",
     );
 }
+
+/// Regression (second review of the connection loop): after a reconnect to a broker that kept
+/// no session, the messages sent again went out before the SUBSCRIBE made again, so mqttc's own
+/// subscription missed them.
+#[test]
+fn clean_reconnect_subscribes_again_before_publishing_again() {
+    let b = Broker::plain();
+    let p = Proxy::start(b.port());
+    let addr = p.addr();
+    let mut m = spawn_mqttc(&[
+        &addr,
+        "-s",
+        "own/#",
+        "-p",
+        "own/x",
+        "-l",
+        "-q",
+        "1",
+        "--reconnect",
+        "-C",
+        "3",
+        "-v",
+    ]);
+    m.write_stdin(b"one\n");
+    assert_eq!(m.read_line(T).as_deref(), Some(&b"one\n"[..]));
+    p.refuse();
+    assert_eq!(p.cut(), 1);
+    stderr_within(&m, "; reconnecting", SLACK);
+    m.write_stdin(b"two\nthree\n");
+    // Two more failed attempts after the input: it is in the outbox by then.
+    let failed = |m: &Proc| m.stderr_string().matches("reconnect failed").count();
+    let before = failed(&m);
+    wait_until(T, "two failed reconnects", || failed(&m) >= before + 2);
+    p.forward();
+    assert_eq!(m.read_line(T).as_deref(), Some(&b"two\n"[..]));
+    assert_eq!(m.read_line(T).as_deref(), Some(&b"three\n"[..]));
+    let out = m.wait(T);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let stderr = out.stderr_str();
+    let subscribe = stderr.rfind("sent SUBSCRIBE").expect("SUBSCRIBE again");
+    let publish = stderr.rfind("sent PUBLISH").expect("PUBLISH again");
+    assert!(subscribe < publish, "SUBSCRIBE must come first:\n{stderr}");
+}
+
+/// Regression (second review): `--probe --reconnect` did not make its subscription again after
+/// a reconnect to a broker without the session, and failed with "no probe message".
+#[test]
+fn probe_survives_a_clean_reconnect() {
+    let b = Broker::plain();
+    let p = Proxy::start_tapped(b.port());
+    let addr = p.addr();
+    let m = spawn_mqttc(&[
+        &addr,
+        "--probe",
+        "--probe-count",
+        "400",
+        "-q",
+        "1",
+        "--reconnect",
+        "--timeout",
+        "5s",
+    ]);
+    p.wait_tap(20, T, "20 probes", |e| {
+        e.dir == Dir::Up && e.kind == kind::PUBLISH
+    });
+    assert_eq!(p.cut(), 1);
+    let out = m.wait(T);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stderr_str()
+            .contains(&format!("reconnected to {addr} (session present: false)")),
+        "{out:?}"
+    );
+}

@@ -161,6 +161,36 @@ fn qos1_cut_five_times_mid_stream_no_loss() {
     );
 }
 
+/// MQTT 5 at QoS 1 hands messages to rumqttc's request channel (rumqttc chooses the packet
+/// ids): messages still in the channel at a cut must go again too.
+#[test]
+fn mqtt5_qos1_cut_five_times_mid_stream_no_loss() {
+    let t = random_cuts(
+        "b: MQTT 5 -q 1 --reconnect, proxy cuts x5",
+        1,
+        "rel-cut-q1-v5",
+        &["--mqtt-version", "5"],
+        5,
+        "2s",
+    );
+    assert!(
+        t.duplicated <= 5 * 1000,
+        "at most the in-flight window per cut: {t:?}"
+    );
+}
+
+#[test]
+fn mqtt5_qos1_session_cut_five_times_mid_stream_no_loss() {
+    random_cuts(
+        "b: MQTT 5 -q 1 --reconnect --session, proxy cuts x5",
+        1,
+        "rel-cut-q1-v5s",
+        &["--mqtt-version", "5", "--session"],
+        5,
+        "2s",
+    );
+}
+
 #[test]
 fn qos2_clean_session_cut_five_times_mid_stream_no_loss() {
     // No session: a QoS 2 message whose PUBREL the broker had but whose PUBCOMP mqttc had not

@@ -525,6 +525,8 @@ struct Conn<W> {
     /// A marker waits for an unanswered PINGREQ before it (a keep-alive one, sent before what
     /// the marker must follow).
     marker_waiting: bool,
+    /// When mqttc last wrote a PINGREQ (marker or keep-alive).
+    last_ping: Option<Instant>,
 }
 
 /// The driver's end: the session's waits end with it.
@@ -548,6 +550,7 @@ impl<W: Wire> Conn<W> {
             unanswered: VecDeque::new(),
             marker_sent: false,
             marker_waiting: false,
+            last_ping: None,
         }
     }
 
@@ -563,9 +566,21 @@ impl<W: Wire> Conn<W> {
         false
     }
 
-    /// A SUBACK came: the oldest SUBSCRIBE is answered.
-    fn answered(&mut self) {
-        self.unanswered.pop_front();
+    /// What the connection makes of an event before the session gets it: None when it is not
+    /// for the session (the PINGRESP to a keep-alive PINGREQ).
+    fn on_event(&mut self, ev: Ev, link: &Link) -> Option<Ev> {
+        match ev {
+            Ev::PingResp if !self.pingresp() => None,
+            Ev::SubAck(codes) => {
+                // The oldest SUBSCRIBE is answered.
+                self.unanswered.pop_front();
+                if link.pings.after_suback {
+                    self.queue_ping();
+                }
+                Some(Ev::SubAck(codes))
+            }
+            ev => Some(ev),
+        }
     }
 
     fn queue_ping(&mut self) {
@@ -609,12 +624,10 @@ impl<W: Wire> Conn<W> {
     fn clean(&mut self, link: &Link) {
         // Events already taken in (acknowledgements above all) reach the session first.
         while let Some(step) = self.wire.event(link, &self.shared) {
-            match step {
-                Ok(Step::Ev(Ev::PingResp)) if !self.pingresp() => {}
-                Ok(Step::Ev(ev)) => {
+            if let Ok(Step::Ev(ev)) = step {
+                if let Some(ev) = self.on_event(ev, link) {
                     let _ = link.tx.send(ev);
                 }
-                _ => {}
             }
         }
         self.wire.clean();
@@ -656,8 +669,19 @@ impl<W: Wire> Conn<W> {
                 _ = self.shared.work.notified() => {}
                 _ = tokio::time::sleep(REFILL_WAIT), if refill => self.refill_due = true,
                 _ = sleep_until_opt(ping), if ping.is_some() => {
-                    self.next_ping = ping.map(|at| at.max(Instant::now()) + link.keep_alive);
-                    self.shared.control.borrow_mut().push_back(Control::KeepAlive);
+                    let now = Instant::now();
+                    // A marker PINGREQ written less than a keep-alive interval ago still has
+                    // time for its PINGRESP: the keep-alive one waits for that interval.
+                    let due = self.last_ping.map(|at| at + link.keep_alive);
+                    match due {
+                        Some(due) if due > now && self.wire.ping_outstanding() => {
+                            self.next_ping = Some(due);
+                        }
+                        _ => {
+                            self.next_ping = Some(now + link.keep_alive);
+                            self.shared.control.borrow_mut().push_back(Control::KeepAlive);
+                        }
+                    }
                 }
             }
         }
@@ -737,7 +761,11 @@ impl<W: Wire> Conn<W> {
                             self.marker_waiting = true;
                             continue;
                         }
-                        Control::Ping => self.marker_sent = true,
+                        Control::Ping => {
+                            self.marker_sent = true;
+                            self.last_ping = Some(Instant::now());
+                        }
+                        Control::KeepAlive => self.last_ping = Some(Instant::now()),
                         _ => {}
                     }
                     self.wire.control(c, link).await?
@@ -796,7 +824,8 @@ async fn ready_now<F: std::future::Future>(f: F) -> Option<F::Output> {
     }
 }
 
-async fn sleep_until_opt(at: Option<Instant>) {
+/// Sleeps until `at`, or for ever.
+pub(crate) async fn sleep_until_opt(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
@@ -878,16 +907,11 @@ async fn drive<W: Wire>(mut conn: Conn<W>, link: Link) {
             burst += 1;
         }
         match step {
-            Ok(Step::Ev(Ev::PingResp)) if !conn.pingresp() => {}
             Ok(Step::Ev(ev)) => {
-                if let Ev::SubAck(_) = &ev {
-                    conn.answered();
-                    if link.pings.after_suback {
-                        conn.queue_ping();
+                if let Some(ev) = conn.on_event(ev, &link) {
+                    if link.tx.send(ev).is_err() {
+                        return;
                     }
-                }
-                if link.tx.send(ev).is_err() {
-                    return;
                 }
             }
             Ok(Step::Skip | Step::ConnAck { .. }) => {}

@@ -509,7 +509,7 @@ impl Session<'_> {
             };
             let batch = tokio::select! {
                 batch = lines.recv() => batch,
-                _ = sleep_until_opt(overdue), if overdue.is_some() => {
+                _ = crate::driver::sleep_until_opt(overdue), if overdue.is_some() => {
                     // Acknowledgements come without a word to the session: look again.
                     match self.client.outbox().oldest() {
                         Some(at) if at + self.cfg.timeout <= Instant::now() => {}
@@ -824,12 +824,5 @@ impl Session<'_> {
             self.log.warn("SIGINT received; closing the connection");
         }
         Ok(status)
-    }
-}
-
-async fn sleep_until_opt(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }

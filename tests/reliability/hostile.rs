@@ -306,3 +306,48 @@ fn claimed_200_mb_publish_does_not_make_mqttc_resident_200_mb() {
     );
     assert!(rss > 0 && rss < 100_000, "VmRSS {rss} kB");
 }
+
+/// Regression (third review): a marker PINGREQ (the end of --retained-only) written shortly
+/// before the keep-alive tick made the tick's own PINGREQ fail as "no PINGRESP", although the
+/// broker answered every ping within 0.3 s of a 1 s keep-alive.
+#[test]
+fn marker_ping_just_before_the_keep_alive_tick_is_no_lost_connection() {
+    let fake = FakeBroker::start(|mut s: TcpStream| {
+        if read_packet(&mut s, T).is_err() {
+            return;
+        }
+        let _ = s.write_all(&CONNACK_OK);
+        let Ok((_, body)) = read_packet(&mut s, T) else {
+            return;
+        };
+        // The SUBACK (and so the marker) comes 0.9 s after CONNACK, just before the tick.
+        thread::sleep(Duration::from_millis(900));
+        let _ = s.write_all(&[0x90, 3, body[0], body[1], 0]);
+        while let Ok((first, _)) = read_packet(&mut s, T) {
+            match first >> 4 {
+                kind::PINGREQ => {
+                    thread::sleep(Duration::from_millis(300));
+                    let _ = s.write_all(&[0xD0, 0]);
+                }
+                kind::DISCONNECT => return,
+                _ => {}
+            }
+        }
+    });
+    let out = run(
+        &mut mqttc(&[
+            &fake.addr(),
+            "-s",
+            "t/#",
+            "--retained-only",
+            "--keepalive",
+            "1",
+            "--timeout",
+            "2s",
+        ]),
+        b"",
+        T,
+    );
+    assert_exit(&out, 0, &[]);
+    assert_eq!(out.stdout, b"");
+}

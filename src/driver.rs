@@ -374,7 +374,7 @@ pub async fn start(
                 online: false,
                 own_ids: VecDeque::new(),
                 in_channel: 0,
-                channel: !may_publish_qos2(cfg),
+                last_pkid: 0,
             };
             Ok((
                 client,
@@ -486,6 +486,11 @@ trait Wire {
     fn lets_rumqttc_choose(&self, _qos: Qos) -> bool {
         false
     }
+    /// The packet id rumqttc gave last (it gives them in turn, 1 up to the window, then 1
+    /// again), for wires that let it choose.
+    fn rumqttc_last_pkid(&self) -> u16 {
+        0
+    }
     /// Hands a message to rumqttc, which chooses its packet id and reports it in an event.
     async fn hand_over(&mut self, _m: Out, _link: &Link) -> Result<()> {
         unreachable!("only wires that let rumqttc choose packet ids hand over")
@@ -527,6 +532,9 @@ struct Conn<W> {
     marker_waiting: bool,
     /// When mqttc last wrote a PINGREQ (marker or keep-alive).
     last_ping: Option<Instant>,
+    /// The packet id rumqttc would give the next message is still held by a message in flight
+    /// (MQTT 5): nothing is handed over until that one is complete.
+    blocked_on: Option<u16>,
 }
 
 /// The driver's end: the session's waits end with it.
@@ -551,6 +559,7 @@ impl<W: Wire> Conn<W> {
             marker_sent: false,
             marker_waiting: false,
             last_ping: None,
+            blocked_on: None,
         }
     }
 
@@ -598,12 +607,22 @@ impl<W: Wire> Conn<W> {
         // algorithm on, so its acknowledgements wait for our TCP ACK, which the kernel delays
         // by up to 40 ms when no data of ours goes out.
         let (queued, room) = self.queued_and_room();
-        queued > 0 && room > 0 && (self.refill_due || room >= queued.min(self.batch()))
+        queued > 0
+            && room > 0
+            && !self.blocked()
+            && (self.refill_due || room >= queued.min(self.batch()))
+    }
+
+    fn blocked(&self) -> bool {
+        self.blocked_on
+            .is_some_and(|id| self.shared.outbox.borrow().holds(id))
     }
 
     fn batch(&self) -> usize {
-        if self.wire.batches() {
-            (usize::from(self.window) / 8).max(1)
+        // A small window (QoS 2 under 3.1.1: 20) frees one message at a time; waiting for more
+        // would only idle the broker.
+        if self.wire.batches() && self.window >= 64 {
+            usize::from(self.window) / 8
         } else {
             1
         }
@@ -618,7 +637,7 @@ impl<W: Wire> Conn<W> {
     /// Messages wait and some fit, but not yet a batch.
     fn refill_waiting(&self) -> bool {
         let (queued, room) = self.queued_and_room();
-        queued > 0 && room > 0
+        queued > 0 && room > 0 && !self.blocked()
     }
 
     fn clean(&mut self, link: &Link) {
@@ -748,6 +767,12 @@ impl<W: Wire> Conn<W> {
     /// the number of messages written.
     async fn write(&mut self, link: &Link) -> Result<usize> {
         self.refill_due = false;
+        self.blocked_on = None;
+        // The ids rumqttc will give, in turn (it has nothing queued when `write` runs: see
+        // `Wire::busy`). SUBSCRIBEs written here take one each before any message.
+        let mut last_id = self.wire.rumqttc_last_pkid();
+        let window = self.window;
+        let next_id = |last: u16| if last >= window { 1 } else { last + 1 };
         loop {
             let next = self.shared.control.borrow_mut().pop_front();
             match next {
@@ -756,6 +781,9 @@ impl<W: Wire> Conn<W> {
                         Control::Subscribe(filters, qos) => {
                             self.unanswered.push_back(self.subscriptions.len());
                             self.subscriptions.push((filters.clone(), *qos));
+                            if self.wire.lets_rumqttc_choose(*qos) {
+                                last_id = next_id(last_id);
+                            }
                         }
                         Control::Ping if self.wire.ping_outstanding() => {
                             self.marker_waiting = true;
@@ -783,6 +811,17 @@ impl<W: Wire> Conn<W> {
                 }
                 let Some(m) = outbox.pop() else { break };
                 if self.wire.lets_rumqttc_choose(m.qos) {
+                    if m.qos != Qos::AtMostOnce {
+                        // Never an id a message in flight holds (a QoS 2 one waiting for
+                        // PUBCOMP above all): rumqttc checks only those awaiting PUBACK/PUBREC.
+                        let id = next_id(last_id);
+                        if outbox.holds(id) {
+                            outbox.unpop(m);
+                            self.blocked_on = Some(id);
+                            break;
+                        }
+                        last_id = id;
+                    }
                     outbox.handed_over(m.clone(), now);
                     (0, m, true)
                 } else if m.qos == Qos::AtMostOnce {
@@ -1231,13 +1270,13 @@ fn acked(shared: &Shared, pkid: u16) -> Step {
 }
 
 /// MQTT 5: rumqttc keeps this event loop's connection private, so its `poll()` does the
-/// reading, writing and pinging. In a run without QoS 2, messages go through its request
-/// channel and rumqttc chooses their packet ids (the outbox learns each from the
-/// `Outgoing::Publish` event, in order). A run that may publish QoS 2 (rumqttc's ids could
-/// reuse one a QoS 2 exchange still holds), and everything sent again after a reconnect, goes
-/// through its public queue of pending requests with ids mqttc chooses and DUP set. That queue
-/// waits a timer tick (about 1 ms) per request, so such runs are slow under MQTT 5. One write
-/// per packet: the batched fast path is MQTT 3.1.1's.
+/// reading, writing and pinging. Messages go through its request channel and rumqttc chooses
+/// their packet ids, in turn; the outbox learns each from the `Outgoing::Publish` event, in
+/// order, and `Conn::write` hands a message over only when the id it will get is free (rumqttc
+/// itself would reuse one a QoS 2 exchange still holds). Everything sent again after a
+/// reconnect, and requests (SUBSCRIBE, PINGREQ, DISCONNECT), go through its public queue of
+/// pending requests, with the ids mqttc chooses and DUP set; that queue waits a timer tick
+/// (about 1 ms) per request. One write per packet: the batched fast path is MQTT 3.1.1's.
 struct V5Wire {
     el: mq5::EventLoop,
     client: mq5::AsyncClient,
@@ -1247,9 +1286,8 @@ struct V5Wire {
     own_ids: VecDeque<u16>,
     /// Messages in rumqttc's request channel, not yet reported written.
     in_channel: usize,
-    /// Publishes go through the request channel: the run publishes no QoS 2 message (one
-    /// run never mixes rumqttc's packet ids with mqttc's).
-    channel: bool,
+    /// The packet id rumqttc gave last (publishes and SUBSCRIBEs).
+    last_pkid: u16,
 }
 
 impl Wire for V5Wire {
@@ -1326,7 +1364,11 @@ impl Wire for V5Wire {
     }
 
     fn lets_rumqttc_choose(&self, _qos: Qos) -> bool {
-        self.channel
+        true
+    }
+
+    fn rumqttc_last_pkid(&self) -> u16 {
+        self.last_pkid
     }
 
     async fn hand_over(&mut self, m: Out, link: &Link) -> Result<()> {
@@ -1409,12 +1451,20 @@ impl Wire for V5Wire {
                     return Some(Ok(Step::Skip));
                 }
                 self.in_channel = self.in_channel.saturating_sub(1);
+                if pkid != 0 {
+                    self.last_pkid = pkid;
+                }
                 let mut outbox = shared.outbox.borrow_mut();
                 if outbox.assigned(pkid) && outbox.is_empty() {
                     Step::Ev(Ev::Written)
                 } else {
                     Step::Skip
                 }
+            }
+            Event::Outgoing(mq4::Outgoing::Subscribe(pkid)) => {
+                self.last_pkid = pkid;
+                log.packet(format_args!("sent SUBSCRIBE packet id {pkid}"));
+                Step::Skip
             }
             Event::Incoming(Incoming::Publish(p)) => {
                 let topic = String::from_utf8_lossy(&p.topic);

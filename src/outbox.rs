@@ -107,6 +107,16 @@ impl Outbox {
         self.queued.pop_front()
     }
 
+    /// A message taken with `pop` that cannot be written yet.
+    pub fn unpop(&mut self, m: Out) {
+        self.queued.push_front(m);
+    }
+
+    /// Whether a message in flight holds this packet id.
+    pub fn holds(&self, pkid: u16) -> bool {
+        self.sent.contains_key(&pkid)
+    }
+
     /// The packet id for the next QoS 1/2 message: the next in 1..=max that is not in flight.
     /// The caller keeps fewer than `max` messages in flight, so there is always one.
     pub fn next_pkid(&mut self, max: u16) -> u16 {

@@ -793,3 +793,94 @@ fn probe_survives_a_clean_reconnect() {
         "{out:?}"
     );
 }
+
+/// (f) A slow link: the proxy forwards 50 kB/s each way. A -l publisher at QoS 1 delivers every
+/// line once, in order, and exits 0.
+fn slow_link_publisher(scenario: &str, version: &str) {
+    let b = broker_for(1);
+    let p = Proxy::start(b.port());
+    p.slow(50_000);
+    let topic = "rel/slow";
+    let mut obs = Observer::start(&b, &[topic], 1, &[]);
+    let lines = numbered(3000);
+    let t0 = Instant::now();
+    let out = run(
+        &mut mqttc(&[
+            &p.addr(),
+            "-p",
+            topic,
+            "-l",
+            "-q",
+            "1",
+            "--mqtt-version",
+            version,
+            "--timeout",
+            "10s",
+        ]),
+        &as_input(&lines),
+        T,
+    );
+    let took = t0.elapsed();
+    assert_exit(&out, 0, &[]);
+    let got: Vec<Vec<u8>> = obs
+        .wait_for(lines.len(), T)
+        .into_iter()
+        .map(|m| m.payload)
+        .collect();
+    let t = tally(&lines, &got);
+    assert_eq!((t.lost, t.duplicated), (0, 0), "{t:?}");
+    assert_eq!(got, lines, "in order");
+    obs.assert_no_more(Duration::from_millis(300));
+    report(
+        scenario,
+        &t,
+        "0",
+        &format!("{took:.2?} for about 70 kB at 50 kB/s"),
+    );
+}
+
+#[test]
+fn slow_link_qos1_publisher_delivers_every_line_once_in_order() {
+    slow_link_publisher("f: -l -q 1 through a 50 kB/s link", "3.1.1");
+}
+
+#[test]
+fn mqtt5_slow_link_qos1_publisher_delivers_every_line_once_in_order() {
+    slow_link_publisher("f: MQTT 5 -l -q 1 through a 50 kB/s link", "5");
+}
+
+#[test]
+fn slow_link_subscriber_prints_every_message_in_order() {
+    let b = broker_for(1);
+    let p = Proxy::start(b.port());
+    let topic = "rel/slowsub";
+    let lines = numbered(3000);
+    let sub = spawn_mqttc(&[
+        &p.addr(),
+        "-s",
+        topic,
+        "-q",
+        "1",
+        "-C",
+        "3000",
+        "-i",
+        "rel-slow-sub",
+    ]);
+    b.wait_for_log("Sending SUBACK to rel-slow-sub", 1, T);
+    p.slow(50_000);
+    let out = run(
+        &mut mqttc(&[&b.addr(), "-p", topic, "-l", "-q", "1"]),
+        &as_input(&lines),
+        T,
+    );
+    assert_exit(&out, 0, &[]);
+    let out = sub.wait(T);
+    assert_exit(&out, 0, &[]);
+    assert_eq!(out.stdout, as_input(&lines));
+    report(
+        "f: -s -q 1 through a 50 kB/s link",
+        &tally(&lines, &lines),
+        "0",
+        "3000 printed in order",
+    );
+}

@@ -15,6 +15,7 @@
 //!   broker→client only, client→broker only) without closing anything: bytes already read are
 //!   held, nothing more is read, so the sender's socket buffers fill. [`Proxy::resume`] forwards
 //!   again what was held and everything after it;
+//! - [`Proxy::slow`]: forward at most so many bytes per second each way (a slow link);
 //! - [`Proxy::set_mode`]: what happens to *new* connections: [`Mode::Forward`],
 //!   [`Mode::BlackHole`] (accepted, kept open, never read nor answered) or [`Mode::Refuse`]
 //!   (accepted and closed at once).
@@ -322,6 +323,8 @@ struct State {
     mode: Mode,
     stall_up: bool,
     stall_down: bool,
+    /// Bytes per second each direction forwards at most (0: no limit).
+    rate: usize,
     drop_up: Vec<u8>,
     drop_down: Vec<u8>,
     conns: Vec<Conn>,
@@ -373,6 +376,7 @@ impl Proxy {
             state: Mutex::new(State {
                 mode: Mode::Forward,
                 stall_up: false,
+                rate: 0,
                 stall_down: false,
                 drop_up: Vec::new(),
                 drop_down: Vec::new(),
@@ -433,6 +437,14 @@ impl Proxy {
     /// Stops forwarding client → broker only.
     pub fn stall_up(&self) {
         self.set_stall(true, false);
+    }
+
+    /// Forwards at most `bytes_per_second` in each direction from now on (0: no limit): a slow
+    /// link. Each slice written (a 20th of the rate at most) is followed by the time it takes
+    /// at that rate.
+    pub fn slow(&self, bytes_per_second: usize) {
+        self.shared.lock().rate = bytes_per_second;
+        self.shared.cv.notify_all();
     }
 
     /// Forwards again, both ways, starting with what was held.
@@ -715,7 +727,24 @@ fn pump(
         } else {
             buf[..n].to_vec()
         };
-        if !out.is_empty() && dst.write_all(&out).is_err() {
+        let rate = sh.lock().rate;
+        if rate == 0 {
+            if !out.is_empty() && dst.write_all(&out).is_err() {
+                break;
+            }
+            continue;
+        }
+        // A slow link: each slice takes its time at the rate.
+        let slice = (rate / 20).max(1);
+        let mut failed = false;
+        for chunk in out.chunks(slice) {
+            if dst.write_all(chunk).is_err() {
+                failed = true;
+                break;
+            }
+            thread::sleep(Duration::from_secs_f64(chunk.len() as f64 / rate as f64));
+        }
+        if failed {
             break;
         }
     }

@@ -1,15 +1,15 @@
-//! The connection: rumqttc's event loop for MQTT 3.1.1 or 5, polled in a task of its own, and
-//! one client handle for both versions. Every difference between the versions stays here; the
-//! session sees only [`Ev`] and [`Client`].
+//! The connection, for MQTT 3.1.1 or 5, run in a task of its own: rumqttc connects, then
+//! mqttc's loop (`Conn` over a `Wire` per version) reads, writes and pings. Every difference
+//! between the versions stays here; the session sees only [`Ev`] and [`Client`].
 //!
 //! Why a task of its own: the session must wait on other things (standard input, signals,
-//! deadlines, a blocked standard output) while the event loop keeps answering the broker, and
-//! rumqttc's `poll()` may not be dropped half-way. The driver forwards each event over a
-//! channel; the session sees when the channel is empty, which is when it flushes its output.
+//! deadlines, a blocked standard output) while the connection keeps answering the broker. The
+//! driver forwards each event over a channel; the session sees when the channel is empty,
+//! which is when it flushes its output.
 //!
-//! rumqttc has no acknowledgement API: `publish()` only queues. The driver reports the packet
-//! id of every publish as it goes out (`Sent`, in queueing order) and every final
-//! acknowledgement (`Acked`/`Refused`); the session matches them.
+//! The session hands messages to the outbox (shared on the one thread); the driver writes
+//! them, choosing or learning each packet id, takes them out when confirmed, and sends them
+//! again after a reconnect. The session hears when the outbox may have changed (`Outbox`).
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -82,13 +82,11 @@ pub enum Ev {
     /// Per filter: the granted QoS, or the broker's reason for refusing it.
     SubAck(Vec<Result<u8, String>>),
     Message(Inbound),
-    /// The broker completed the publish with this packet id (PUBACK or PUBCOMP); it has left
-    /// the outbox.
-    Acked(u16),
-    /// Messages were written: QoS 0 ones have left the outbox, the others are in flight.
-    Written,
-    /// The broker refused the publish with this packet id (MQTT 5 reason code).
-    Refused(u16, String),
+    /// The outbox changed: messages were written (QoS 0 ones have left it) or the last
+    /// unconfirmed one was confirmed.
+    Outbox,
+    /// The broker refused a publish (MQTT 5 reason code); it has left the outbox.
+    Refused(String),
     PingResp,
     DisconnectSent,
     /// The connection is lost and --reconnect is restoring it.
@@ -677,7 +675,7 @@ impl<W: Wire> Conn<W> {
                     .map_err(|_| write_timeout(link))?
                     .map_err(established)?;
                 if written > 0 {
-                    return Ok(Step::Ev(Ev::Written));
+                    return Ok(Step::Ev(Ev::Outbox));
                 }
                 continue;
             }
@@ -1263,7 +1261,7 @@ impl Wire for V4Wire {
 fn acked(shared: &Shared, pkid: u16) -> Step {
     let mut outbox = shared.outbox.borrow_mut();
     if outbox.done(pkid) && outbox.is_empty() {
-        Step::Ev(Ev::Acked(pkid))
+        Step::Ev(Ev::Outbox)
     } else {
         Step::Skip
     }
@@ -1456,7 +1454,7 @@ impl Wire for V5Wire {
                 }
                 let mut outbox = shared.outbox.borrow_mut();
                 if outbox.assigned(pkid) && outbox.is_empty() {
-                    Step::Ev(Ev::Written)
+                    Step::Ev(Ev::Outbox)
                 } else {
                     Step::Skip
                 }
@@ -1544,7 +1542,7 @@ impl Wire for V5Wire {
 
 fn refused(shared: &Shared, pkid: u16, reason: &str) -> Step {
     if shared.outbox.borrow_mut().done(pkid) {
-        Step::Ev(Ev::Refused(pkid, reason_name(reason)))
+        Step::Ev(Ev::Refused(reason_name(reason)))
     } else {
         Step::Skip
     }

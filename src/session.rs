@@ -705,8 +705,8 @@ impl Session<'_> {
                     }
                 }
             }
-            Ev::Acked(_) | Ev::Written => {}
-            Ev::Refused(_, reason) => {
+            Ev::Outbox => {}
+            Ev::Refused(reason) => {
                 self.refused += 1;
                 self.refusal.get_or_insert(reason);
             }

@@ -5,6 +5,9 @@
 //! Each property runs a bounded number of cases so the whole file stays well under 20 s on
 //! two busy cores. The `fuzz/` crate runs the same code under libFuzzer for longer.
 
+#[path = "support/lines_model.rs"]
+mod lines_model;
+use lines_model::reference_lines;
 use std::io::{self, Read};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -613,22 +616,6 @@ impl Read for Chunked<'_> {
         self.data = &self.data[n..];
         Ok(n)
     }
-}
-
-/// The lines of `input` as the brief defines them: split on `\n`, one trailing `\r`
-/// removed from each piece, the final empty piece dropped.
-fn reference_lines(input: &[u8], skip_empty: bool) -> Vec<Vec<u8>> {
-    let mut pieces: Vec<Vec<u8>> = input
-        .split(|&b| b == b'\n')
-        .map(|p| p.strip_suffix(b"\r").unwrap_or(p).to_vec())
-        .collect();
-    if input.is_empty() || input.ends_with(b"\n") {
-        pieces.pop();
-    }
-    if skip_empty {
-        pieces.retain(|p| !p.is_empty());
-    }
-    pieces
 }
 
 fn line_input() -> impl Strategy<Value = Vec<u8>> {

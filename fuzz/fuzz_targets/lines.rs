@@ -7,6 +7,10 @@ use std::io::{self, Read};
 use libfuzzer_sys::fuzz_target;
 use mqttc::publish::LineSplitter;
 
+#[path = "../../tests/support/lines_model.rs"]
+mod lines_model;
+use lines_model::reference_lines;
+
 /// Hands out the input in the given read sizes, like a pipe.
 struct Chunked<'a> {
     data: &'a [u8],
@@ -26,20 +30,6 @@ impl Read for Chunked<'_> {
         self.data = &self.data[n..];
         Ok(n)
     }
-}
-
-fn reference(input: &[u8], skip_empty: bool) -> Vec<Vec<u8>> {
-    let mut pieces: Vec<Vec<u8>> = input
-        .split(|&b| b == b'\n')
-        .map(|p| p.strip_suffix(b"\r").unwrap_or(p).to_vec())
-        .collect();
-    if input.is_empty() || input.ends_with(b"\n") {
-        pieces.pop();
-    }
-    if skip_empty {
-        pieces.retain(|p| !p.is_empty());
-    }
-    pieces
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -68,7 +58,7 @@ fuzz_target!(|data: &[u8]| {
             .iter()
             .rposition(|&b| b == b'\n')
             .map_or(0, |i| i + 1);
-        assert_eq!(got, reference(&input[..complete], skip_empty));
+        assert_eq!(got, reference_lines(&input[..complete], skip_empty));
     }
-    assert_eq!(got, reference(input, skip_empty));
+    assert_eq!(got, reference_lines(input, skip_empty));
 });

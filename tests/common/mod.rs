@@ -1511,13 +1511,27 @@ fn parse_sub_line(line: &[u8]) -> Option<Message> {
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    s.as_bytes()
-        .chunks(2)
-        .map(|pair| {
-            let digits = std::str::from_utf8(pair).ok().filter(|d| d.len() == 2)?;
-            u8::from_str_radix(digits, 16).ok()
-        })
-        .collect()
+    // A plain loop: the tests run unoptimised, and iterator adapters over megabytes of hex
+    // (the large-message tests) took seconds of CPU from the timing-sensitive tests beside them.
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
+    let hex = s.as_bytes();
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(hex.len() / 2);
+    let mut i = 0;
+    while i < hex.len() {
+        out.push(nibble(hex[i])? << 4 | nibble(hex[i + 1])?);
+        i += 2;
+    }
+    Some(out)
 }
 
 /// Publishes one message with `mosquitto_pub` to the broker's plain listener (payload via stdin
